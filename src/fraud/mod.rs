@@ -1,0 +1,1 @@
+//! Fraud analytics: ingest, graph build, ring detection, features, model and scoring. No egui here.

@@ -1,0 +1,1 @@
+//! Product-image enhancement: operations, recipes, presets and quality metrics. No egui here.

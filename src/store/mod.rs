@@ -1,0 +1,1 @@
+//! The SQLite workspace: schema, migrations, content-addressed blobs and the single writer.
