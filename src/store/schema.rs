@@ -1,0 +1,128 @@
+//! Numbered schema migrations of the workspace file. A migration is applied once, in order,
+//! inside one transaction together with the `user_version` bump, so a crash leaves the file at
+//! either the old or the new version, never between.
+
+/// Every migration, in order. Index 0 is version 1. Never edit a shipped migration: add one.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes and understands.
+pub fn latest_version() -> u32 {
+    MIGRATIONS.len() as u32
+}
+
+/// Schema v1: accounts and their identity attributes, transactions, entities, labels, loads,
+/// assets and blobs. Times are Unix seconds (UTC); amounts are in the row's currency.
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row per file load (ingest); a load is complete only when its status says so.
+CREATE TABLE loads (
+    id             INTEGER PRIMARY KEY,
+    file_name      TEXT NOT NULL,
+    file_hash      TEXT NOT NULL,
+    preset         TEXT NOT NULL,
+    started_at     INTEGER NOT NULL,
+    finished_at    INTEGER,
+    status         TEXT NOT NULL CHECK (status IN ('running', 'complete', 'cancelled', 'failed')),
+    rows_read      INTEGER NOT NULL DEFAULT 0,
+    loaded         INTEGER NOT NULL DEFAULT 0,
+    rejected       INTEGER NOT NULL DEFAULT 0,
+    duplicates     INTEGER NOT NULL DEFAULT 0,
+    rows_committed INTEGER NOT NULL DEFAULT 0,
+    rejects_path   TEXT
+);
+CREATE INDEX loads_by_hash ON loads(file_hash);
+
+CREATE TABLE accounts (
+    id         INTEGER PRIMARY KEY,
+    ext_id     TEXT NOT NULL UNIQUE,
+    name       TEXT,
+    created_at INTEGER,
+    load_id    INTEGER REFERENCES loads(id)
+);
+
+-- Devices, cards, IPs, e-mails, phones, merchants, national ids, addresses.
+CREATE TABLE entities (
+    id    INTEGER PRIMARY KEY,
+    kind  TEXT NOT NULL CHECK (kind IN ('device', 'card', 'ip', 'email', 'phone', 'merchant',
+                                        'national_id', 'address')),
+    value TEXT NOT NULL,
+    name  TEXT,
+    UNIQUE (kind, value)
+);
+
+-- Identity edges: an account uses an entity (declared in an accounts file or seen on a transaction).
+CREATE TABLE account_entities (
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    entity_id  INTEGER NOT NULL REFERENCES entities(id),
+    first_seen INTEGER,
+    last_seen  INTEGER,
+    uses       INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (account_id, entity_id)
+) WITHOUT ROWID;
+CREATE INDEX account_entities_by_entity ON account_entities(entity_id, account_id);
+
+CREATE TABLE transactions (
+    id          INTEGER PRIMARY KEY,
+    ext_id      TEXT NOT NULL UNIQUE,
+    ts          INTEGER NOT NULL,
+    src_account INTEGER NOT NULL REFERENCES accounts(id),
+    dst_account INTEGER REFERENCES accounts(id),
+    merchant_id INTEGER REFERENCES entities(id),
+    amount      REAL NOT NULL,
+    currency    TEXT NOT NULL DEFAULT 'USD',
+    channel     TEXT,
+    status      TEXT NOT NULL DEFAULT 'approved' CHECK (status IN ('approved', 'declined')),
+    mcc         TEXT,
+    promo_code  TEXT,
+    device_id   INTEGER REFERENCES entities(id),
+    ip_id       INTEGER REFERENCES entities(id),
+    card_id     INTEGER REFERENCES entities(id),
+    load_id     INTEGER REFERENCES loads(id)
+);
+CREATE INDEX transactions_by_src ON transactions(src_account, ts);
+CREATE INDEX transactions_by_dst ON transactions(dst_account, ts);
+CREATE INDEX transactions_by_ts ON transactions(ts);
+CREATE INDEX transactions_by_merchant ON transactions(merchant_id, ts) WHERE merchant_id IS NOT NULL;
+
+-- Labels are kept apart from the data: analysts add and revoke them; scoring reads only here.
+-- The effective label of an account is its newest unrevoked row.
+CREATE TABLE labels (
+    id         INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    label      TEXT NOT NULL CHECK (label IN ('fraud', 'legit')),
+    source     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX labels_by_account ON labels(account_id);
+
+-- Content-addressed binary files living in the blob folder beside the workspace file.
+CREATE TABLE blobs (
+    hash       TEXT PRIMARY KEY,
+    size_bytes INTEGER NOT NULL,
+    mime       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE assets (
+    id         INTEGER PRIMARY KEY,
+    blob_hash  TEXT NOT NULL UNIQUE REFERENCES blobs(hash),
+    kind       TEXT NOT NULL CHECK (kind IN ('image', 'video')),
+    file_name  TEXT NOT NULL,
+    width_px   INTEGER,
+    height_px  INTEGER,
+    sku        TEXT,
+    name       TEXT,
+    price      REAL,
+    category   TEXT,
+    colour     TEXT,
+    tags       TEXT NOT NULL DEFAULT '',
+    recipe     TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX assets_by_sku ON assets(sku);
+"#;
