@@ -168,3 +168,51 @@ fn keyboard_shortcuts_switch_views() {
     h.run_steps(4);
     assert_eq!(h.state().settings.view, View::Lookbook);
 }
+
+/// eframe storage in memory, to check what the app persists between runs.
+#[derive(Default)]
+struct MemStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn settings_and_view_persist_between_runs() {
+    use eframe::App;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let launch = LaunchOptions {
+        workspace: path.clone(),
+        view: None,
+        screenshot: None,
+        ephemeral: false,
+        config_dir: None,
+    };
+    let ctx = egui::Context::default();
+    let mut storage = MemStorage::default();
+    {
+        let mut app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
+        app.send(sightline::app::Command::SetView(View::Lookbook));
+        app.send(sightline::app::Command::SetTheme(ThemeChoice::Light));
+        let mut h = Harness::builder().build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app);
+        step_until(&mut h, "workspace to open", open_and_settled);
+        let mut app = h.into_state();
+        app.save(&mut storage);
+    }
+    let stored = SightlineApp::stored_settings(Some(&storage));
+    let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, stored);
+    assert_eq!(app.settings.view, View::Lookbook);
+    assert_eq!(app.settings.theme, ThemeChoice::Light);
+    assert_eq!(app.settings.recent_workspaces.first(), Some(&path));
+}

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use commands::{Command, PickPurpose, Table};
-pub use launch::{LaunchOptions, run_gui};
+pub use launch::{LaunchOptions, WINDOW_SIZE, run_gui};
 pub use paged::{PAGE_ROWS, Paged};
 pub use settings::{Settings, ThemeChoice, View};
 pub use toasts::{Toast, ToastKind, Toasts};
@@ -96,6 +96,13 @@ struct ScreenshotPlan {
 /// Wait at most this long for the workspace before taking the screenshot anyway.
 const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(90);
 
+static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Records when the process started, for the first-frame timing (call first thing in `main`).
+pub fn mark_process_start() {
+    let _ = PROCESS_START.set(Instant::now());
+}
+
 /// The application.
 pub struct SightlineApp {
     pub settings: Settings,
@@ -108,6 +115,7 @@ pub struct SightlineApp {
     persist: bool,
     screenshot: Option<ScreenshotPlan>,
     egui_ctx: egui::Context,
+    first_frame_logged: bool,
 }
 
 impl SightlineApp {
@@ -155,6 +163,7 @@ impl SightlineApp {
                 outcome: Arc::default(),
             }),
             egui_ctx: egui_ctx.clone(),
+            first_frame_logged: false,
         };
         crate::ui::theme::apply(egui_ctx, &app.settings);
         let path = launch.workspace.clone();
@@ -179,6 +188,15 @@ impl SightlineApp {
 
     /// One frame: results in, views drawn, commands applied.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        if !self.first_frame_logged {
+            self.first_frame_logged = true;
+            if let Some(start) = PROCESS_START.get() {
+                tracing::info!(
+                    first_frame_ms = start.elapsed().as_millis() as u64,
+                    "first frame"
+                );
+            }
+        }
         self.poll_jobs();
         self.toasts.expire();
         crate::ui::shortcuts(ui.ctx(), &mut self.commands);
@@ -207,7 +225,16 @@ impl SightlineApp {
     fn poll_jobs(&mut self) {
         for (info, result) in self.jobs.poll(POLL_BUDGET) {
             match result {
-                Ok(output) => self.on_output(output),
+                Ok(output) => {
+                    if !info.title.is_empty() {
+                        tracing::info!(
+                            job = %info.title,
+                            elapsed_ms = info.started.elapsed().as_millis() as u64,
+                            "job finished"
+                        );
+                    }
+                    self.on_output(output)
+                }
                 Err(JobFailure::Cancelled) => {
                     self.toasts
                         .push(ToastKind::Info, format!("{} cancelled", info.title));
