@@ -205,7 +205,8 @@ fn settings_and_view_persist_between_runs() {
         let mut app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
         app.send(sightline::app::Command::SetView(View::Lookbook));
         app.send(sightline::app::Command::SetTheme(ThemeChoice::Light));
-        let mut h = Harness::builder().build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app);
+        let mut h =
+            Harness::builder().build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app);
         step_until(&mut h, "workspace to open", open_and_settled);
         let mut app = h.into_state();
         app.save(&mut storage);

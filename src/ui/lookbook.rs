@@ -52,15 +52,26 @@ pub fn lookbook_ui(
             .default_size(280.0)
             .show(ui, |ui| details_ui(ui, ws, selected, cmds));
     }
-    egui::ScrollArea::vertical()
-        .auto_shrink(false)
-        .show(ui, |ui| {
-            ui.horizontal_wrapped(|ui| {
-                for asset in &ws.assets {
-                    tile_ui(ui, ws, asset, input.selected_asset == Some(asset.id), cmds);
-                }
-            });
-        });
+    let spacing = ui.spacing().item_spacing;
+    let tile_outer = egui::vec2(TILE_SIDE + 14.0, TILE_SIDE + 62.0);
+    let columns =
+        (((ui.available_width() + spacing.x) / (tile_outer.x + spacing.x)).floor() as usize).max(1);
+    let rows = ws.assets.len().div_ceil(columns);
+    // Only the rows on screen are laid out, so a 10,000-photo library scrolls smoothly.
+    egui::ScrollArea::vertical().auto_shrink(false).show_rows(
+        ui,
+        tile_outer.y,
+        rows,
+        |ui, visible| {
+            for row in visible {
+                ui.horizontal(|ui| {
+                    for asset in ws.assets.iter().skip(row * columns).take(columns) {
+                        tile_ui(ui, ws, asset, input.selected_asset == Some(asset.id), cmds);
+                    }
+                });
+            }
+        },
+    );
 }
 
 fn tile_ui(
