@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::luma_u8;
 
 /// Parameters of the auto-levels operation.
+///
+/// Auto levels is meant to undo a flat capture (lifted blacks *and* dimmed whites), not to
+/// re-grade photos whose range is their look: a dim scene or a pale one keeps its range, and
+/// neither point moves further than a plausible capture fault.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Levels {
@@ -18,12 +22,15 @@ pub struct Levels {
     pub clip_dark_pct: f32,
     /// Share of pixels (percent) allowed to clip to white.
     pub clip_light_pct: f32,
-    /// Leave the image alone when the black point is at or below this and the white point at
-    /// or above 255 minus this: natural photos that already span the range stay untouched.
+    /// An end counts as compressed when its point is more than this many levels from 0 / 255.
     pub tolerance_levels: u8,
-    /// Largest allowed contrast gain (output range / input range), so a nearly flat image is
-    /// not blown up into noise.
-    pub max_gain: f32,
+    /// Act only when both ends are compressed (a flat capture), not just one (a dim or pale
+    /// scene).
+    pub require_both_ends: bool,
+    /// The black point never moves above this level.
+    pub max_black_level: u8,
+    /// The white point never moves below this level.
+    pub min_white_level: u8,
 }
 
 impl Default for Levels {
@@ -31,8 +38,10 @@ impl Default for Levels {
         Self {
             clip_dark_pct: 0.05,
             clip_light_pct: 0.05,
-            tolerance_levels: 3,
-            max_gain: 2.0,
+            tolerance_levels: 8,
+            require_both_ends: true,
+            max_black_level: 40,
+            min_white_level: 200,
         }
     }
 }
@@ -116,25 +125,24 @@ pub fn points_from_histogram(hist: &[u64; 256], params: &Levels) -> LevelPoints 
         }
     }
     let tol = usize::from(params.tolerance_levels);
-    if black <= tol && white >= 255 - tol {
+    let dark_off = black > tol;
+    let light_off = white < 255 - tol;
+    let act = if params.require_both_ends {
+        dark_off && light_off
+    } else {
+        dark_off || light_off
+    };
+    if !act || white <= black {
         return LevelPoints::IDENTITY;
     }
+    let black = if dark_off { black.min(usize::from(params.max_black_level)) } else { 0 };
+    let white = if light_off { white.max(usize::from(params.min_white_level)) } else { 255 };
     if white <= black {
         return LevelPoints::IDENTITY;
     }
-    // Limit the gain by moving both points back towards the ends symmetrically.
-    let span = (white - black) as f32;
-    let min_span = 255.0 / params.max_gain.max(1.0);
-    let (mut b, mut w) = (black as f32, white as f32);
-    if span < min_span {
-        let grow = (min_span - span) / 2.0;
-        b = (b - grow).max(0.0);
-        w = (b + min_span).min(255.0);
-        b = (w - min_span).max(0.0);
-    }
     LevelPoints {
-        black: b.round() as u8,
-        white: w.round() as u8,
+        black: black as u8,
+        white: white as u8,
     }
 }
 
@@ -212,13 +220,28 @@ mod tests {
     }
 
     #[test]
-    fn gain_is_limited() {
-        let mut img = RgbaImage::from_fn(64, 4, |x, _| {
-            let v = 120 + (x % 8) as u8;
+    fn one_sided_range_is_left_alone() {
+        // A dim scene: deep blacks, whites only reach 190. Its range is its look.
+        let img = RgbaImage::from_fn(64, 4, |x, _| {
+            let v = (x * 3) as u8;
             Rgba([v, v, v, 255])
         });
-        let pts = auto_levels(&mut img, &Levels::default());
-        let span = f32::from(pts.white) - f32::from(pts.black);
-        assert!(span >= 127.0, "{pts:?}");
+        assert_eq!(auto_levels_points(&img, &Levels::default()), LevelPoints::IDENTITY);
+        let both = Levels {
+            require_both_ends: false,
+            ..Levels::default()
+        };
+        assert_ne!(auto_levels_points(&img, &both), LevelPoints::IDENTITY);
+    }
+
+    #[test]
+    fn point_moves_are_capped() {
+        // A pale, flat image (levels 120–135): points move at most to 40 and 200.
+        let img = RgbaImage::from_fn(64, 4, |x, _| {
+            let v = 120 + (x % 16) as u8;
+            Rgba([v, v, v, 255])
+        });
+        let pts = auto_levels_points(&img, &Levels::default());
+        assert_eq!(pts, LevelPoints { black: 40, white: 200 });
     }
 }

@@ -1,5 +1,8 @@
 //! White balance: estimate the scene illuminant and divide it out with per-channel gains.
 //!
+//! Estimation and correction happen in linear light (a cast is a multiplication of linear
+//! light by the illuminant's colour); the correction is still one 256-entry table per channel.
+//!
 //! Product shots on a near-white backdrop are balanced by white patch on the detected
 //! background (the backdrop is meant to be neutral, so its colour *is* the cast). Other photos
 //! fall back to a grey-edge estimate (edges average to grey far more often than whole scenes
@@ -102,12 +105,37 @@ fn usable(p: &[u8]) -> bool {
     p[3] > 250 && p[..3].iter().all(|&c| (8..=250).contains(&c))
 }
 
+/// sRGB-encoded level → linear light (0..1).
+pub fn srgb_to_linear(level: u8) -> f32 {
+    let v = f32::from(level) / 255.0;
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
+/// Linear light (0..1) → sRGB-encoded level (0..255, unrounded).
+pub fn linear_to_srgb(v: f32) -> f32 {
+    let v = v.clamp(0.0, 1.0);
+    255.0
+        * if v <= 0.003_130_8 {
+            v * 12.92
+        } else {
+            1.055 * v.powf(1.0 / 2.4) - 0.055
+        }
+}
+
+static TO_LINEAR: std::sync::LazyLock<[f32; 256]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|i| srgb_to_linear(i as u8)));
+
 fn grey_world(img: &RgbaImage) -> Option<[f32; 3]> {
+    let lin = &*TO_LINEAR;
     let mut sum = [0f64; 3];
     let mut n = 0u64;
     for p in img.as_raw().chunks_exact(4).filter(|p| usable(p)) {
         for c in 0..3 {
-            sum[c] += f64::from(p[c]);
+            sum[c] += f64::from(lin[usize::from(p[c])]);
         }
         n += 1;
     }
@@ -122,8 +150,9 @@ fn grey_edge(img: &RgbaImage, p_norm: f32) -> Option<[f32; 3]> {
     let raw = img.as_raw();
     let mut est = [0f32; 3];
     let valid: Vec<bool> = raw.chunks_exact(4).map(usable).collect();
+    let lin = &*TO_LINEAR;
     for (c, e) in est.iter_mut().enumerate() {
-        let plane: Vec<f32> = raw.chunks_exact(4).map(|p| f32::from(p[c])).collect();
+        let plane: Vec<f32> = raw.chunks_exact(4).map(|p| lin[usize::from(p[c])]).collect();
         let smooth = gaussian_blur_f32(&plane, w, h, 1.0);
         let acc: f64 = (1..h - 1)
             .into_par_iter()
@@ -160,10 +189,11 @@ fn brightest(img: &RgbaImage) -> Option<[f32; 3]> {
     let key = |p: &[u8; 3]| u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]);
     let top = px.len() / 100;
     px.select_nth_unstable_by_key(top, |p| std::cmp::Reverse(key(p)));
+    let lin = &*TO_LINEAR;
     let mut sum = [0f64; 3];
     for p in &px[..top.max(1)] {
         for c in 0..3 {
-            sum[c] += f64::from(p[c]);
+            sum[c] += f64::from(lin[usize::from(p[c])]);
         }
     }
     Some(sum.map(|s| s as f32))
@@ -182,14 +212,25 @@ pub fn estimate_illuminant(img: &RgbaImage, method: WhiteBalanceMethod) -> Optio
         WhiteBalanceMethod::GreyWorld => grey_world(&small).map(|e| make(e, IlluminantSource::GreyWorld)),
         WhiteBalanceMethod::GreyEdge => grey_edge(&small, 6.0).map(|e| make(e, IlluminantSource::GreyEdge)),
         WhiteBalanceMethod::WhitePatch => match border_backdrop(&small) {
-            Some(b) if b.is_light_and_plain() => Some(make(b.colour, IlluminantSource::Backdrop)),
+            Some(b) if b.is_light_and_plain() => Some(make(linearise(b.colour), IlluminantSource::Backdrop)),
             _ => brightest(&small).map(|e| make(e, IlluminantSource::Brightest)),
         },
         WhiteBalanceMethod::Auto => match border_backdrop(&small) {
-            Some(b) if b.is_light_and_plain() => Some(make(b.colour, IlluminantSource::Backdrop)),
+            Some(b) if b.is_light_and_plain() => Some(make(linearise(b.colour), IlluminantSource::Backdrop)),
             _ => grey_edge(&small, 6.0).map(|e| make(e, IlluminantSource::GreyEdge)),
         },
     }
+}
+
+fn linearise(srgb: [f32; 3]) -> [f32; 3] {
+    srgb.map(|v| {
+        let v = (v / 255.0).clamp(0.0, 1.0);
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    })
 }
 
 /// Luminance-preserving gains that neutralise `illuminant`, scaled by `strength` in log space
@@ -210,17 +251,18 @@ pub fn gains_for(illuminant: [f32; 3], params: &WhiteBalance) -> [f32; 3] {
     full.map(|g| g.powf(strength).clamp(lo, hi))
 }
 
-/// Multiplies R, G, B by `gains` through lookup tables.
+/// Multiplies the linear light of R, G, B by `gains` through lookup tables.
 pub fn apply_gains(img: &mut RgbaImage, gains: [f32; 3]) {
     if gains == [1.0; 3] {
         return;
     }
+    let lin = &*TO_LINEAR;
     let luts: Vec<[u8; 256]> = gains
         .iter()
         .map(|&g| {
             let mut lut = [0u8; 256];
             for (i, v) in lut.iter_mut().enumerate() {
-                *v = (i as f32 * g).round().clamp(0.0, 255.0) as u8;
+                *v = linear_to_srgb(lin[i] * g).round() as u8;
             }
             lut
         })
@@ -317,12 +359,13 @@ mod tests {
     #[test]
     fn grey_world_finds_cast_on_grey_texture() {
         let img = RgbaImage::from_fn(64, 64, |x, y| {
-            let v = 60.0 + ((x * 13 + y * 7) % 120) as f32;
-            Rgba([(v * 1.1) as u8, v as u8, (v * 0.8) as u8, 255])
+            let v = srgb_to_linear(60 + ((x * 13 + y * 7) % 120) as u8);
+            let enc = |g: f32| linear_to_srgb(v * g).round() as u8;
+            Rgba([enc(1.1), enc(1.0), enc(0.8), 255])
         });
         let ill = estimate_illuminant(&img, WhiteBalanceMethod::GreyWorld).unwrap();
         let r_over_b = ill.rgb[0] / ill.rgb[2];
-        assert!((r_over_b - 1.1 / 0.8).abs() < 0.05, "{ill:?}");
+        assert!((r_over_b - 1.1 / 0.8).abs() < 0.03, "{ill:?}");
         let ge = estimate_illuminant(&img, WhiteBalanceMethod::GreyEdge).unwrap();
         assert!((ge.rgb[0] / ge.rgb[2] - 1.1 / 0.8).abs() < 0.1, "{ge:?}");
     }
