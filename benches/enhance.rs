@@ -1,0 +1,2 @@
+//! Criterion benchmarks for the hot enhancement chain (placeholder until the chain lands).
+fn main() {}
