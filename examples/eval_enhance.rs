@@ -51,7 +51,10 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let work = PathBuf::from(args.first().ok_or("usage: eval_enhance <work-dir> [--magick PATH]")?);
+    let work = PathBuf::from(
+        args.first()
+            .ok_or("usage: eval_enhance <work-dir> [--magick PATH]")?,
+    );
     let magick = args
         .iter()
         .position(|a| a == "--magick")
@@ -75,7 +78,17 @@ fn run() -> Result<(), String> {
     );
     println!(
         "{:<26} {:>8} {:>8} {:>8} | {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} | {:>8}",
-        "image", "ssim L3", "ssim IM", "ssim SL", "psnr L3", "psnr IM", "psnr SL", "dE L3", "dE IM", "dE SL", "dSSIM SL-L3"
+        "image",
+        "ssim L3",
+        "ssim IM",
+        "ssim SL",
+        "psnr L3",
+        "psnr IM",
+        "psnr SL",
+        "dE L3",
+        "dE IM",
+        "dE SL",
+        "dSSIM SL-L3"
     );
     let recipe = Preset::Restore2x.recipe();
     if args.iter().any(|a| a == "--ablate") {
@@ -89,17 +102,36 @@ fn run() -> Result<(), String> {
         let small = decode(&degraded).map_err(|e| e.to_string())?;
         let (w, h) = case.original.dimensions();
 
-        let lanczos = resize_rgba(&small, w, h, ResizeFilter::Lanczos3).map_err(|e| e.to_string())?;
+        let lanczos =
+            resize_rgba(&small, w, h, ResizeFilter::Lanczos3).map_err(|e| e.to_string())?;
         let ours = render(&small, &recipe, &RenderOptions::default()).map_err(|e| e.to_string())?;
         if ours.dimensions() != (w, h) {
-            return Err(format!("{}: restore-2x gave {:?}, expected {:?}", case.name, ours.dimensions(), (w, h)));
+            return Err(format!(
+                "{}: restore-2x gave {:?}, expected {:?}",
+                case.name,
+                ours.dimensions(),
+                (w, h)
+            ));
         }
         let im = match &magick {
-            Some(bin) => Some(run_magick(bin, &deg_path, &work.join("magick").join(format!("{}.png", case.name)), (w, h))?),
+            Some(bin) => Some(run_magick(
+                bin,
+                &deg_path,
+                &work.join("magick").join(format!("{}.png", case.name)),
+                (w, h),
+            )?),
             None => None,
         };
-        save(&work.join("out").join(format!("{}-sightline.png", case.name)), &ours)?;
-        save(&work.join("out").join(format!("{}-lanczos3.png", case.name)), &lanczos)?;
+        save(
+            &work
+                .join("out")
+                .join(format!("{}-sightline.png", case.name)),
+            &ours,
+        )?;
+        save(
+            &work.join("out").join(format!("{}-lanczos3.png", case.name)),
+            &lanczos,
+        )?;
 
         let score = |img: &RgbaImage| -> Result<Scores, String> {
             Ok(Scores {
@@ -115,18 +147,28 @@ fn run() -> Result<(), String> {
         let s_l = score(&lanczos)?;
         let s_im = im.as_ref().map(&score).transpose()?;
         let s_ours = score(&ours)?;
-        let de = |s: &Scores| s.de2000.map(|v| format!("{v:6.2}")).unwrap_or_else(|| format!("{:>6}", "-"));
+        let de = |s: &Scores| {
+            s.de2000
+                .map(|v| format!("{v:6.2}"))
+                .unwrap_or_else(|| format!("{:>6}", "-"))
+        };
         println!(
             "{:<26} {:8.4} {:>8} {:8.4} | {:7.2} {:>7} {:7.2} | {} {} {} | {:+8.4}",
             case.name,
             s_l.ssim,
-            s_im.as_ref().map(|s| format!("{:.4}", s.ssim)).unwrap_or("-".into()),
+            s_im.as_ref()
+                .map(|s| format!("{:.4}", s.ssim))
+                .unwrap_or("-".into()),
             s_ours.ssim,
             s_l.psnr,
-            s_im.as_ref().map(|s| format!("{:.2}", s.psnr)).unwrap_or("-".into()),
+            s_im.as_ref()
+                .map(|s| format!("{:.2}", s.psnr))
+                .unwrap_or("-".into()),
             s_ours.psnr,
             de(&s_l),
-            s_im.as_ref().map(de).unwrap_or_else(|| format!("{:>6}", "-")),
+            s_im.as_ref()
+                .map(de)
+                .unwrap_or_else(|| format!("{:>6}", "-")),
             de(&s_ours),
             s_ours.ssim - s_l.ssim
         );
@@ -134,28 +176,51 @@ fn run() -> Result<(), String> {
     }
 
     let n = rows.len() as f64;
-    let mean = |f: &dyn Fn(&(String, bool, Scores, Option<Scores>, Scores)) -> f64| rows.iter().map(f).sum::<f64>() / n;
+    let mean = |f: &dyn Fn(&(String, bool, Scores, Option<Scores>, Scores)) -> f64| {
+        rows.iter().map(f).sum::<f64>() / n
+    };
     let ssim_l = mean(&|r| r.2.ssim);
     let ssim_o = mean(&|r| r.4.ssim);
     let psnr_l = mean(&|r| r.2.psnr);
     let psnr_o = mean(&|r| r.4.psnr);
     let have_im = rows.iter().all(|r| r.3.is_some());
-    let ssim_im = if have_im { mean(&|r| r.3.as_ref().map_or(0.0, |s| s.ssim)) } else { f64::NAN };
-    let psnr_im = if have_im { mean(&|r| r.3.as_ref().map_or(0.0, |s| s.psnr)) } else { f64::NAN };
+    let ssim_im = if have_im {
+        mean(&|r| r.3.as_ref().map_or(0.0, |s| s.ssim))
+    } else {
+        f64::NAN
+    };
+    let psnr_im = if have_im {
+        mean(&|r| r.3.as_ref().map_or(0.0, |s| s.psnr))
+    } else {
+        f64::NAN
+    };
     let worst = rows
         .iter()
         .map(|r| (r.4.ssim - r.2.ssim, r.0.as_str()))
         .fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
     println!();
-    println!("images: {} ({} product fixtures)", rows.len(), rows.iter().filter(|r| r.1).count());
+    println!(
+        "images: {} ({} product fixtures)",
+        rows.len(),
+        rows.iter().filter(|r| r.1).count()
+    );
     println!("mean SSIM  lanczos3 {ssim_l:.4}  imagemagick {ssim_im:.4}  sightline {ssim_o:.4}");
     println!("mean PSNR  lanczos3 {psnr_l:.2}  imagemagick {psnr_im:.2}  sightline {psnr_o:.2}");
-    println!("SSIM margin over lanczos3: {:+.4} (target >= +0.008)", ssim_o - ssim_l);
-    println!("worst single image vs lanczos3: {:+.4} SSIM on {} (target >= -0.005)", worst.0, worst.1);
+    println!(
+        "SSIM margin over lanczos3: {:+.4} (target >= +0.008)",
+        ssim_o - ssim_l
+    );
+    println!(
+        "worst single image vs lanczos3: {:+.4} SSIM on {} (target >= -0.005)",
+        worst.0, worst.1
+    );
     let mut met = vec![
         ("mean SSIM > lanczos3 by >= 0.008", ssim_o - ssim_l >= 0.008),
         ("mean PSNR > lanczos3", psnr_o > psnr_l),
-        ("no image worse than lanczos3 by > 0.005 SSIM", worst.0 >= -0.005),
+        (
+            "no image worse than lanczos3 by > 0.005 SSIM",
+            worst.0 >= -0.005,
+        ),
     ];
     if have_im {
         met.push(("mean SSIM > imagemagick", ssim_o > ssim_im));
@@ -164,15 +229,27 @@ fn run() -> Result<(), String> {
     let products: Vec<_> = rows.iter().filter(|r| r.1).collect();
     if !products.is_empty() {
         let pn = products.len() as f64;
-        let de_l = products.iter().map(|r| r.2.de2000.unwrap_or(0.0)).sum::<f64>() / pn;
-        let de_o = products.iter().map(|r| r.4.de2000.unwrap_or(0.0)).sum::<f64>() / pn;
+        let de_l = products
+            .iter()
+            .map(|r| r.2.de2000.unwrap_or(0.0))
+            .sum::<f64>()
+            / pn;
+        let de_o = products
+            .iter()
+            .map(|r| r.4.de2000.unwrap_or(0.0))
+            .sum::<f64>()
+            / pn;
         println!("product fixtures mean CIEDE2000  lanczos3 {de_l:.2}  sightline {de_o:.2}");
         met.push(("product mean CIEDE2000 < lanczos3", de_o < de_l));
         met.extend(cutout_eval(&work)?);
     }
     println!();
     for (what, ok) in &met {
-        println!("target {:<52} {}", what, if *ok { "MET" } else { "NOT MET" });
+        println!(
+            "target {:<52} {}",
+            what,
+            if *ok { "MET" } else { "NOT MET" }
+        );
     }
     Ok(())
 }
@@ -196,7 +273,10 @@ fn photo_cases(dir: &Path) -> Result<Vec<Case>, String> {
         .map(|p| {
             let img = decode_file(&p).map_err(|e| e.to_string())?;
             Ok(Case {
-                name: p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                name: p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 original: even(img),
                 cast_rgb: PHOTO_CAST_RGB,
                 is_product: false,
@@ -219,11 +299,19 @@ fn even(img: RgbaImage) -> RgbaImage {
 }
 
 fn srgb_to_linear(v: f32) -> f32 {
-    if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
 }
 
 fn linear_to_srgb(v: f32) -> f32 {
-    if v <= 0.003_130_8 { v * 12.92 } else { 1.055 * v.powf(1.0 / 2.4) - 0.055 }
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
 }
 
 /// SplitMix64 + Box–Muller: a fixed noise sequence per seed.
@@ -249,17 +337,23 @@ impl Noise {
 /// Downscale 2× (bicubic), add noise, apply the cast, encode JPEG q60.
 fn degrade(original: &RgbaImage, cast: [f32; 3], seed: u64) -> Result<Vec<u8>, String> {
     let (w, h) = original.dimensions();
-    let mut small = resize_rgba(original, w / 2, h / 2, ResizeFilter::CatmullRom).map_err(|e| e.to_string())?;
+    let mut small =
+        resize_rgba(original, w / 2, h / 2, ResizeFilter::CatmullRom).map_err(|e| e.to_string())?;
     let mut noise = Noise(seed);
     for p in small.pixels_mut() {
         for c in 0..3 {
             let lin = srgb_to_linear(f32::from(p[c]) / 255.0) * cast[c];
-            let v = f64::from(linear_to_srgb(lin.min(1.0))) * 255.0 + NOISE_SIGMA_LEVELS * noise.gaussian();
+            let v = f64::from(linear_to_srgb(lin.min(1.0))) * 255.0
+                + NOISE_SIGMA_LEVELS * noise.gaussian();
             p[c] = v.round().clamp(0.0, 255.0) as u8;
         }
         p[3] = 255;
     }
-    let rgb: Vec<u8> = small.as_raw().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let rgb: Vec<u8> = small
+        .as_raw()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
     let mut out = Vec::new();
     image::ImageEncoder::write_image(
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, DEGRADED_JPEG_QUALITY),
@@ -272,7 +366,12 @@ fn degrade(original: &RgbaImage, cast: [f32; 3], seed: u64) -> Result<Vec<u8>, S
     Ok(out)
 }
 
-fn run_magick(bin: &Path, input: &Path, output: &Path, expect: (u32, u32)) -> Result<RgbaImage, String> {
+fn run_magick(
+    bin: &Path,
+    input: &Path,
+    output: &Path,
+    expect: (u32, u32),
+) -> Result<RgbaImage, String> {
     let status = Command::new(bin)
         .arg(input)
         .args(["-resize", "200%", "-unsharp", "0x1", "-normalize"])
@@ -284,14 +383,20 @@ fn run_magick(bin: &Path, input: &Path, output: &Path, expect: (u32, u32)) -> Re
     }
     let img = decode_file(output).map_err(|e| e.to_string())?;
     if img.dimensions() != expect {
-        return Err(format!("ImageMagick gave {:?}, expected {expect:?}", img.dimensions()));
+        return Err(format!(
+            "ImageMagick gave {:?}, expected {expect:?}",
+            img.dimensions()
+        ));
     }
     Ok(img)
 }
 
 /// Cut-out evaluation on the product fixtures; returns target lines.
 fn cutout_eval(_work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
-    let _ = (background_mask as fn(&RgbaImage, &_, &_) -> _, GrayImage::new(1, 1));
+    let _ = (
+        background_mask as fn(&RgbaImage, &_, &_) -> _,
+        GrayImage::new(1, 1),
+    );
     Ok(Vec::new())
 }
 
@@ -311,10 +416,13 @@ fn ablate(cases: &[Case]) -> Result<(), String> {
         ("upscale", only(&|_| {})),
         ("+sharpen", only(&|r| r.sharpen = full.sharpen)),
         ("+denoise", only(&|r| r.denoise = full.denoise)),
-        ("+denoise+sharpen", only(&|r| {
-            r.denoise = full.denoise;
-            r.sharpen = full.sharpen;
-        })),
+        (
+            "+denoise+sharpen",
+            only(&|r| {
+                r.denoise = full.denoise;
+                r.sharpen = full.sharpen;
+            }),
+        ),
         ("+wb", only(&|r| r.white_balance = full.white_balance)),
         ("+levels", only(&|r| r.levels = full.levels)),
         ("full", full.clone()),
@@ -322,7 +430,10 @@ fn ablate(cases: &[Case]) -> Result<(), String> {
     let degraded: Vec<RgbaImage> = cases
         .iter()
         .enumerate()
-        .map(|(i, c)| degrade(&c.original, c.cast_rgb, 1000 + i as u64).and_then(|b| decode(&b).map_err(|e| e.to_string())))
+        .map(|(i, c)| {
+            degrade(&c.original, c.cast_rgb, 1000 + i as u64)
+                .and_then(|b| decode(&b).map_err(|e| e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     print!("{:<18}", "variant");
     for c in cases {

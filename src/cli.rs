@@ -57,6 +57,13 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// The product-image library: import photos, list assets.
+    Assets {
+        #[command(subcommand)]
+        command: crate::library::cli::AssetsCommand,
+    },
+    /// Enhance images with a preset or recipe: files and folders, or the whole library (--all).
+    Enhance(crate::library::cli::EnhanceArgs),
 }
 
 /// The workspace path from `--workspace`, `SIGHTLINE_WORKSPACE`, or the default.
@@ -96,5 +103,7 @@ pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Fixtures { out }) => crate::fixtures::write_all(&out),
+        Some(Command::Assets { command }) => crate::library::cli::run_assets(&workspace, command),
+        Some(Command::Enhance(args)) => crate::library::cli::run_enhance(&workspace, args),
     }
 }

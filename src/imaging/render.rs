@@ -107,7 +107,12 @@ pub struct RenderScale {
 }
 
 /// Works out the preview scales for `recipe` on a `width_px`×`height_px` source.
-pub fn render_scale(recipe: &Recipe, width_px: u32, height_px: u32, max_side_px: Option<u32>) -> RenderScale {
+pub fn render_scale(
+    recipe: &Recipe,
+    width_px: u32,
+    height_px: u32,
+    max_side_px: Option<u32>,
+) -> RenderScale {
     let Some(max_side) = max_side_px else {
         return RenderScale {
             source: 1.0,
@@ -154,7 +159,10 @@ fn run(
     recipe.validate()?;
     let (w, h) = original.dimensions();
     if w == 0 || h == 0 {
-        return Err(OpError::EmptyInput { operation: "render" }.into());
+        return Err(OpError::EmptyInput {
+            operation: "render",
+        }
+        .into());
     }
     let cancel = opts.cancel;
     check(cancel)?;
@@ -226,10 +234,7 @@ fn run(
     if let Some(s) = &recipe.sharpen {
         let mut s = *s;
         s.radius_px = px(s.radius_px).max(0.3);
-        let weight = recipe
-            .background
-            .and(matte.as_ref())
-            .map(|m| &m.alpha);
+        let weight = recipe.background.and(matte.as_ref()).map(|m| &m.alpha);
         unsharp_mask(&mut img, &s, weight);
     }
     on_step(Step::Sharpen);
@@ -243,8 +248,14 @@ fn run(
                 [c[0] as u8, c[1] as u8, c[2] as u8, 255]
             }
         };
-        let (framed, _) =
-            frame_product(&img, &m.alpha, f, pad, recipe.background.is_some(), scale.canvas)?;
+        let (framed, _) = frame_product(
+            &img,
+            &m.alpha,
+            f,
+            pad,
+            recipe.background.is_some(),
+            scale.canvas,
+        )?;
         img = framed;
     }
     on_step(Step::Frame);
@@ -347,7 +358,12 @@ mod tests {
         let never = AtomicBool::new(false);
         for p in Preset::ALL {
             let out = render(&img, &p.recipe(), &RenderOptions::preview(256, &never)).unwrap();
-            assert!(out.width().max(out.height()) <= 256, "{}: {:?}", p.name(), out.dimensions());
+            assert!(
+                out.width().max(out.height()) <= 256,
+                "{}: {:?}",
+                p.name(),
+                out.dimensions()
+            );
         }
     }
 
@@ -355,14 +371,20 @@ mod tests {
     fn cancel_stops_rendering() {
         let img = photo(64, 64);
         let cancel = AtomicBool::new(true);
-        let err = render(&img, &Preset::Restore2x.recipe(), &RenderOptions::full(&cancel)).unwrap_err();
+        let err = render(
+            &img,
+            &Preset::Restore2x.recipe(),
+            &RenderOptions::full(&cancel),
+        )
+        .unwrap_err();
         assert!(matches!(err, ImagingError::Cancelled));
     }
 
     #[test]
     fn background_mask_is_exposed() {
         let img = photo(120, 90);
-        let mask = background_mask(&img, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
+        let mask =
+            background_mask(&img, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
         assert_eq!(mask.dimensions(), (120, 90));
         assert_eq!(mask.get_pixel(60, 45)[0], 255);
         assert_eq!(mask.get_pixel(3, 3)[0], 0);

@@ -3,7 +3,7 @@
 //! either the old or the new version, never between.
 
 /// Every migration, in order. Index 0 is version 1. Never edit a shipped migration: add one.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and understands.
 pub fn latest_version() -> u32 {
@@ -125,4 +125,14 @@ CREATE TABLE assets (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX assets_by_sku ON assets(sku);
+"#;
+
+/// Schema v2: named enhancement recipes saved by the user (the JSON of `imaging::Recipe`),
+/// listed beside the built-in presets.
+const V2: &str = r#"
+CREATE TABLE named_recipes (
+    name       TEXT PRIMARY KEY,
+    recipe     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;

@@ -237,7 +237,9 @@ mod tests {
     fn noise(seed: &mut u64) -> f32 {
         let mut s = 0.0;
         for _ in 0..4 {
-            *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             s += ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5;
         }
         s * 3.0f32.sqrt()
@@ -255,7 +257,9 @@ mod tests {
         let mut noisy = clean.clone();
         for p in noisy.pixels_mut() {
             for c in 0..3 {
-                p[c] = (f32::from(p[c]) + sigma * noise(&mut seed)).round().clamp(0.0, 255.0) as u8;
+                p[c] = (f32::from(p[c]) + sigma * noise(&mut seed))
+                    .round()
+                    .clamp(0.0, 255.0) as u8;
             }
         }
         (clean, noisy)
