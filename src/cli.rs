@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::app::{LaunchOptions, View};
+use crate::app::{LaunchOptions, OpenAsset, PageMode, View};
 
 /// Sightline: campaign lookbooks and fraud-ring hunting, offline.
 #[derive(Debug, Parser)]
@@ -23,6 +23,26 @@ pub struct Cli {
     /// Render the window once loaded, save it as PNG, and exit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
+
+    /// Open the page of this asset (SKU, file name or id) in the GUI.
+    #[arg(long, value_name = "SKU")]
+    pub open_asset: Option<String>,
+
+    /// With --open-asset: edit with this preset, saved recipe or recipe file.
+    #[arg(
+        long = "page-recipe",
+        value_name = "PRESET|FILE.json",
+        requires = "open_asset"
+    )]
+    pub page_recipe: Option<String>,
+
+    /// With --open-asset: show the product mask and brush instead of before/after.
+    #[arg(long, requires = "open_asset")]
+    pub mask_view: bool,
+
+    /// With --open-asset: where the before/after split sits (0 to 1).
+    #[arg(long, value_name = "F", requires = "open_asset")]
+    pub split: Option<f32>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -73,6 +93,31 @@ pub fn workspace_path(cli: &Cli) -> PathBuf {
         .unwrap_or_else(crate::store::default_workspace_path)
 }
 
+/// The `--open-asset` request; a recipe file is read here, before the window opens.
+fn open_asset(
+    asset: Option<String>,
+    recipe: Option<String>,
+    mask_view: bool,
+    split: Option<f32>,
+) -> anyhow::Result<Option<OpenAsset>> {
+    let Some(asset) = asset else {
+        return Ok(None);
+    };
+    let recipe = match recipe {
+        Some(spec) if std::path::Path::new(&spec).is_file() => Some(
+            std::fs::read_to_string(&spec)
+                .map_err(|e| anyhow::anyhow!("could not read recipe file {spec}: {e}"))?,
+        ),
+        other => other,
+    };
+    Ok(Some(OpenAsset {
+        asset,
+        recipe,
+        mode: mask_view.then_some(PageMode::Mask),
+        split,
+    }))
+}
+
 /// Runs the parsed command line. `runtime` is the app's one tokio runtime.
 pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
     let workspace = workspace_path(&cli);
@@ -84,6 +129,7 @@ pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
                 screenshot: cli.screenshot,
                 ephemeral: std::env::var_os("SIGHTLINE_EPHEMERAL").is_some(),
                 config_dir: std::env::var_os("SIGHTLINE_CONFIG_DIR").map(PathBuf::from),
+                open_asset: open_asset(cli.open_asset, cli.page_recipe, cli.mask_view, cli.split)?,
             },
             runtime,
         ),

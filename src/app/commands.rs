@@ -40,7 +40,6 @@ pub enum Command {
     SetWorkerThreads(usize),
     SetFilter { table: Table, filter: String },
     RequestPages { table: Table, pages: Vec<usize> },
-    SetLibraryFilter(String),
-    SelectAsset(Option<i64>),
+    Library(super::library::LibraryCommand),
     DismissToast(u64),
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod launch;
+pub mod library;
 mod paged;
 pub mod settings;
 mod toasts;
@@ -13,15 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use commands::{Command, PickPurpose, Table};
-pub use launch::{LaunchOptions, WINDOW_SIZE, run_gui};
+pub use launch::{LaunchOptions, OpenAsset, WINDOW_SIZE, run_gui};
+pub use library::{LibraryCommand, LibraryInput, LibraryState, PageCommand, PageMode};
 pub use paged::{PAGE_ROWS, Paged};
 pub use settings::{Settings, ThemeChoice, View};
 pub use toasts::{Toast, ToastKind, Toasts};
-pub use workspace::{OpenWorkspace, Opened, THUMBS_PER_JOB, WorkspaceState};
+pub use workspace::{OpenWorkspace, Opened, WorkspaceState};
 
 use crate::fraud::browse::{AccountRow, TransactionRow};
 use crate::jobs::{JobFailure, JobManager};
-use crate::library::AssetRow;
 
 /// Key of the settings in eframe's storage.
 const SETTINGS_KEY: &str = "sightline.settings";
@@ -47,11 +48,7 @@ pub enum JobOutput {
         accounts: usize,
         transactions: usize,
     },
-    Assets {
-        filter: String,
-        rows: Vec<AssetRow>,
-    },
-    Thumbnails(Vec<(String, egui::ColorImage)>),
+    Library(library::LibraryOutput),
     Picked(PickPurpose, Option<PathBuf>),
 }
 
@@ -68,8 +65,7 @@ pub struct ViewInput {
     pub fraud_tab: FraudTab,
     pub account_filter: String,
     pub transaction_filter: String,
-    pub library_filter: String,
-    pub selected_asset: Option<i64>,
+    pub library: LibraryInput,
 }
 
 /// Tabs of the fraud view.
@@ -116,6 +112,8 @@ pub struct SightlineApp {
     screenshot: Option<ScreenshotPlan>,
     egui_ctx: egui::Context,
     first_frame_logged: bool,
+    /// An asset page to open once the workspace is open (`--open-asset`).
+    launch_asset: Option<launch::OpenAsset>,
 }
 
 impl SightlineApp {
@@ -164,6 +162,7 @@ impl SightlineApp {
             }),
             egui_ctx: egui_ctx.clone(),
             first_frame_logged: false,
+            launch_asset: launch.open_asset.clone(),
         };
         crate::ui::theme::apply(egui_ctx, &app.settings);
         let path = launch.workspace.clone();
@@ -216,6 +215,7 @@ impl SightlineApp {
         for command in commands {
             self.apply(command);
         }
+        self.library_tick();
         self.drive_screenshot(ui.ctx());
         if !self.jobs.running().is_empty() || !self.toasts.items().is_empty() {
             ui.ctx().request_repaint_after(Duration::from_millis(250));
@@ -263,6 +263,7 @@ impl SightlineApp {
                     path,
                     overview,
                     assets,
+                    facets,
                 } = *opened;
                 self.settings.remember(&path);
                 let mut ws = OpenWorkspace {
@@ -270,17 +271,14 @@ impl SightlineApp {
                     overview,
                     accounts: Paged::default(),
                     transactions: Paged::default(),
-                    assets,
-                    library_filter: String::new(),
-                    thumbnails: Default::default(),
-                    thumbnails_pending: 0,
+                    library: LibraryState::new(assets, facets),
                 };
                 self.input = ViewInput::default();
                 ws.accounts.reset("");
                 ws.transactions.reset("");
                 self.workspace = WorkspaceState::Open(Box::new(ws));
                 self.refresh_counts();
-                self.request_thumbnails();
+                self.open_launch_asset();
             }
             JobOutput::DemoBuilt(path) => {
                 self.toasts.push(
@@ -317,27 +315,7 @@ impl SightlineApp {
                     ws.transactions.set_total(generation.1, transactions);
                 }
             }
-            JobOutput::Assets { filter, rows } => {
-                if let WorkspaceState::Open(ws) = &mut self.workspace
-                    && ws.library_filter == filter
-                {
-                    ws.assets = rows;
-                    self.request_thumbnails();
-                }
-            }
-            JobOutput::Thumbnails(thumbs) => {
-                if let WorkspaceState::Open(ws) = &mut self.workspace {
-                    ws.thumbnails_pending = ws.thumbnails_pending.saturating_sub(1);
-                    for (hash, image) in thumbs {
-                        let tex = self.egui_ctx.load_texture(
-                            format!("thumb-{hash}"),
-                            image,
-                            egui::TextureOptions::LINEAR,
-                        );
-                        ws.thumbnails.insert(hash, tex);
-                    }
-                }
-            }
+            JobOutput::Library(output) => self.on_library_output(output),
             JobOutput::Picked(purpose, Some(path)) => match purpose {
                 PickPurpose::OpenWorkspace => self.apply(Command::OpenWorkspace(path)),
                 PickPurpose::NewDemoWorkspace => self.apply(Command::BuildDemo(path)),
@@ -368,8 +346,7 @@ impl SightlineApp {
             Command::SetWorkerThreads(n) => self.settings.worker_threads = n.min(256),
             Command::SetFilter { table, filter } => self.set_filter(table, filter),
             Command::RequestPages { table, pages } => self.request_pages(table, pages),
-            Command::SetLibraryFilter(filter) => self.set_library_filter(filter),
-            Command::SelectAsset(id) => self.input.selected_asset = id,
+            Command::Library(command) => self.apply_library(command),
             Command::DismissToast(id) => self.toasts.dismiss(id),
         }
     }
@@ -487,35 +464,35 @@ impl SightlineApp {
         }
     }
 
-    fn set_library_filter(&mut self, filter: String) {
-        let WorkspaceState::Open(ws) = &mut self.workspace else {
+    /// Opens the asset page asked for on the command line, once the workspace is open.
+    fn open_launch_asset(&mut self) {
+        let Some(launch) = self.launch_asset.take() else {
             return;
         };
-        ws.library_filter = filter.clone();
-        let path = ws.path.clone();
-        self.jobs.spawn_quiet(move |_| {
-            let rows = workspace::assets(&path, &filter)?;
-            Ok(JobOutput::Assets { filter, rows })
+        let Some(ws) = self.workspace.open() else {
+            return;
+        };
+        let found = ws.library.assets.iter().find(|a| {
+            a.sku.as_deref() == Some(launch.asset.as_str())
+                || a.file_name == launch.asset
+                || a.id.to_string() == launch.asset
         });
-    }
-
-    /// Starts thumbnail jobs for listed assets that have none yet.
-    fn request_thumbnails(&mut self) {
-        let WorkspaceState::Open(ws) = &mut self.workspace else {
-            return;
-        };
-        let missing: Vec<String> = ws
-            .assets
-            .iter()
-            .map(|a| a.blob_hash.clone())
-            .filter(|h| !ws.thumbnails.contains_key(h))
-            .collect();
-        for chunk in missing.chunks(THUMBS_PER_JOB) {
-            let (path, hashes) = (ws.path.clone(), chunk.to_vec());
-            ws.thumbnails_pending += 1;
-            self.jobs.spawn_quiet(move |ctx| {
-                workspace::thumbnails(&path, &hashes, ctx).map(JobOutput::Thumbnails)
-            });
+        match found {
+            Some(asset) => {
+                let id = asset.id;
+                self.settings.view = View::Lookbook;
+                self.open_page(id, launch.recipe);
+                if let Some(mode) = launch.mode {
+                    self.apply_library(LibraryCommand::Page(PageCommand::Mode(mode)));
+                }
+                if let Some(split) = launch.split {
+                    self.input.library.canvas.split = split.clamp(0.0, 1.0);
+                }
+            }
+            None => self.toasts.push(
+                ToastKind::Error,
+                format!("No asset with SKU, file name or id {:?}", launch.asset),
+            ),
         }
     }
 
@@ -524,7 +501,7 @@ impl SightlineApp {
         match &self.workspace {
             WorkspaceState::Open(ws) => {
                 self.jobs.is_idle()
-                    && ws.thumbnails_pending == 0
+                    && ws.library.settled()
                     && !ws.accounts.is_loading()
                     && !ws.transactions.is_loading()
             }

@@ -130,7 +130,7 @@ CREATE INDEX assets_by_sku ON assets(sku);
 /// Schema v2: named enhancement recipes saved by the user (the JSON of `imaging::Recipe`),
 /// listed beside the built-in presets.
 const V2: &str = r#"
-CREATE TABLE named_recipes (
+CREATE TABLE IF NOT EXISTS named_recipes (
     name       TEXT PRIMARY KEY,
     recipe     TEXT NOT NULL,
     updated_at INTEGER NOT NULL
