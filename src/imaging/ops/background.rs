@@ -292,8 +292,8 @@ pub fn border_backdrop(img: &RgbaImage) -> Option<BackdropStats> {
 }
 
 /// Darkening (as a share of the encoded backdrop level) that a floor shadow may cause without
-/// counting as product; 0.2 in sRGB-encoded terms is about 40 % less light.
-pub const SHADOW_DARKENING_ALLOWANCE: f32 = 0.2;
+/// counting as product; 0.3 in sRGB-encoded terms is about 57 % less light.
+pub const SHADOW_DARKENING_ALLOWANCE: f32 = 0.3;
 
 /// The automatic matte and the decontaminated colours that go with it.
 #[derive(Clone, Debug)]
@@ -414,6 +414,7 @@ pub fn compute_matte(
     flood(&mut mask, &mut queue, wu, hu, |i| dist[i] > t_lo);
 
     remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
+    close_gaps(&mut mask, wu, hu, CLOSING_RADIUS_PX);
     fill_holes(&mut mask, &dist_full, wu, hu, t_lo, n);
     apply_strokes(&mut mask, strokes, wu, hu);
 
@@ -463,6 +464,26 @@ fn flood(
                 queue.push_back(j);
             }
         }
+    }
+}
+
+/// Gaps this wide (px, at the working resolution) in a product outline are bridged before
+/// holes are looked for, so faint glass walls still enclose their body.
+const CLOSING_RADIUS_PX: usize = 2;
+
+/// Morphological closing (dilate then erode) with a square of radius `r`.
+fn close_gaps(mask: &mut [bool], w: usize, h: usize, r: usize) {
+    if r == 0 {
+        return;
+    }
+    let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
+    let dilated: Vec<f32> = box_blur_f32(&m, w, h, r)
+        .into_iter()
+        .map(|v| if v > 1e-4 { 1.0 } else { 0.0 })
+        .collect();
+    let eroded = box_blur_f32(&dilated, w, h, r);
+    for (o, v) in mask.iter_mut().zip(eroded) {
+        *o = v > 1.0 - 1e-4;
     }
 }
 
