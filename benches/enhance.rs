@@ -61,7 +61,15 @@ fn benches(c: &mut Criterion) {
     c.bench_function("levels lut 2400px", |b| {
         b.iter_batched_ref(
             || up.clone(),
-            |img| apply_levels(img, LevelPoints { black: 10, white: 240 }),
+            |img| {
+                apply_levels(
+                    img,
+                    LevelPoints {
+                        black: 10,
+                        white: 240,
+                    },
+                )
+            },
             criterion::BatchSize::LargeInput,
         )
     });
@@ -72,7 +80,13 @@ fn benches(c: &mut Criterion) {
     let never = AtomicBool::new(false);
     let restore = Preset::Restore2x.recipe();
     c.bench_function("preview restore-2x 2MP -> 1024px", |b| {
-        b.iter(|| render(black_box(&two_mp), &restore, &RenderOptions::preview(1024, &never)))
+        b.iter(|| {
+            render(
+                black_box(&two_mp),
+                &restore,
+                &RenderOptions::preview(1024, &never),
+            )
+        })
     });
 }
 

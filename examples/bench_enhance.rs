@@ -66,7 +66,9 @@ fn run() -> Result<(), String> {
             batch(&input, &output, format, jobs)
         }
         Some("preview") => preview(Path::new(args.get(1).ok_or("missing <image>")?)),
-        _ => Err("usage: bench_enhance batch <in> <out> <jpeg90|png> [jobs] | preview <image>".into()),
+        _ => Err(
+            "usage: bench_enhance batch <in> <out> <jpeg90|png> [jobs] | preview <image>".into(),
+        ),
     }
 }
 
@@ -88,7 +90,11 @@ fn batch(input: &Path, output: &Path, format: OutputFormat, jobs: usize) -> Resu
     let summary = enhance_files(&inputs, &chain(), &spec, jobs, &never, |_| {});
     let secs = start.elapsed().as_secs_f64();
     if !summary.failures().is_empty() {
-        return Err(format!("{} files failed: {:?}", summary.failures().len(), summary.failures()));
+        return Err(format!(
+            "{} files failed: {:?}",
+            summary.failures().len(),
+            summary.failures()
+        ));
     }
     let mp = summary.output_megapixels();
     println!(
@@ -103,7 +109,12 @@ fn batch(input: &Path, output: &Path, format: OutputFormat, jobs: usize) -> Resu
 
 fn preview(path: &Path) -> Result<(), String> {
     let img = decode_file(path).map_err(|e| e.to_string())?;
-    println!("source {}x{} ({:.1} MP)", img.width(), img.height(), f64::from(img.width() * img.height()) / 1e6);
+    println!(
+        "source {}x{} ({:.1} MP)",
+        img.width(),
+        img.height(),
+        f64::from(img.width() * img.height()) / 1e6
+    );
     let never = AtomicBool::new(false);
     for preset in Preset::ALL {
         let recipe = preset.recipe();
@@ -113,7 +124,8 @@ fn preview(path: &Path) -> Result<(), String> {
         let mut steps = Vec::new();
         for _ in 0..5 {
             let t = Instant::now();
-            let (_, s) = render_timed(&img, &recipe, &RenderOptions::preview(1024, &never)).map_err(|e| e.to_string())?;
+            let (_, s) = render_timed(&img, &recipe, &RenderOptions::preview(1024, &never))
+                .map_err(|e| e.to_string())?;
             let ms = t.elapsed().as_secs_f64() * 1e3;
             if ms < best {
                 best = ms;
@@ -124,10 +136,15 @@ fn preview(path: &Path) -> Result<(), String> {
             .iter()
             .map(|(step, d)| format!("{step:?} {:.1}", d.as_secs_f64() * 1e3))
             .collect();
-        println!("preview 1024 px {:<20} {best:7.1} ms  [{}]", preset.name(), detail.join(", "));
+        println!(
+            "preview 1024 px {:<20} {best:7.1} ms  [{}]",
+            preset.name(),
+            detail.join(", ")
+        );
     }
     let t = Instant::now();
-    let (out, steps) = render_timed(&img, &Preset::Restore2x.recipe(), &RenderOptions::default()).map_err(|e| e.to_string())?;
+    let (out, steps) = render_timed(&img, &Preset::Restore2x.recipe(), &RenderOptions::default())
+        .map_err(|e| e.to_string())?;
     let detail: Vec<String> = steps
         .iter()
         .map(|(step, d)| format!("{step:?} {:.0}", d.as_secs_f64() * 1e3))

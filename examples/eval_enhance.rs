@@ -52,7 +52,10 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let work = PathBuf::from(args.first().ok_or("usage: eval_enhance <work-dir> [--magick PATH]")?);
+    let work = PathBuf::from(
+        args.first()
+            .ok_or("usage: eval_enhance <work-dir> [--magick PATH]")?,
+    );
     let magick = args
         .iter()
         .position(|a| a == "--magick")
@@ -76,10 +79,26 @@ fn run() -> Result<(), String> {
     );
     println!(
         "{:<26} {:>8} {:>8} {:>8} | {:>7} {:>7} {:>7} | {:>6} {:>6} {:>6} | {:>8}",
-        "image", "ssim L3", "ssim IM", "ssim SL", "psnr L3", "psnr IM", "psnr SL", "dE L3", "dE IM", "dE SL", "dSSIM SL-L3"
+        "image",
+        "ssim L3",
+        "ssim IM",
+        "ssim SL",
+        "psnr L3",
+        "psnr IM",
+        "psnr SL",
+        "dE L3",
+        "dE IM",
+        "dE SL",
+        "dSSIM SL-L3"
     );
-    let recipe = match args.iter().position(|a| a == "--recipe").and_then(|i| args.get(i + 1)) {
-        Some(path) => sightline::imaging::recipe::Recipe::load(Path::new(path)).map_err(|e| e.to_string())?,
+    let recipe = match args
+        .iter()
+        .position(|a| a == "--recipe")
+        .and_then(|i| args.get(i + 1))
+    {
+        Some(path) => {
+            sightline::imaging::recipe::Recipe::load(Path::new(path)).map_err(|e| e.to_string())?
+        }
         None => Preset::Restore2x.recipe(),
     };
     if args.iter().any(|a| a == "--ablate") {
@@ -93,17 +112,36 @@ fn run() -> Result<(), String> {
         let small = decode(&degraded).map_err(|e| e.to_string())?;
         let (w, h) = case.original.dimensions();
 
-        let lanczos = resize_rgba(&small, w, h, ResizeFilter::Lanczos3).map_err(|e| e.to_string())?;
+        let lanczos =
+            resize_rgba(&small, w, h, ResizeFilter::Lanczos3).map_err(|e| e.to_string())?;
         let ours = render(&small, &recipe, &RenderOptions::default()).map_err(|e| e.to_string())?;
         if ours.dimensions() != (w, h) {
-            return Err(format!("{}: restore-2x gave {:?}, expected {:?}", case.name, ours.dimensions(), (w, h)));
+            return Err(format!(
+                "{}: restore-2x gave {:?}, expected {:?}",
+                case.name,
+                ours.dimensions(),
+                (w, h)
+            ));
         }
         let im = match &magick {
-            Some(bin) => Some(run_magick(bin, &deg_path, &work.join("magick").join(format!("{}.png", case.name)), (w, h))?),
+            Some(bin) => Some(run_magick(
+                bin,
+                &deg_path,
+                &work.join("magick").join(format!("{}.png", case.name)),
+                (w, h),
+            )?),
             None => None,
         };
-        save(&work.join("out").join(format!("{}-sightline.png", case.name)), &ours)?;
-        save(&work.join("out").join(format!("{}-lanczos3.png", case.name)), &lanczos)?;
+        save(
+            &work
+                .join("out")
+                .join(format!("{}-sightline.png", case.name)),
+            &ours,
+        )?;
+        save(
+            &work.join("out").join(format!("{}-lanczos3.png", case.name)),
+            &lanczos,
+        )?;
 
         let score = |img: &RgbaImage| -> Result<Scores, String> {
             Ok(Scores {
@@ -119,18 +157,28 @@ fn run() -> Result<(), String> {
         let s_l = score(&lanczos)?;
         let s_im = im.as_ref().map(&score).transpose()?;
         let s_ours = score(&ours)?;
-        let de = |s: &Scores| s.de2000.map(|v| format!("{v:6.2}")).unwrap_or_else(|| format!("{:>6}", "-"));
+        let de = |s: &Scores| {
+            s.de2000
+                .map(|v| format!("{v:6.2}"))
+                .unwrap_or_else(|| format!("{:>6}", "-"))
+        };
         println!(
             "{:<26} {:8.4} {:>8} {:8.4} | {:7.2} {:>7} {:7.2} | {} {} {} | {:+8.4}",
             case.name,
             s_l.ssim,
-            s_im.as_ref().map(|s| format!("{:.4}", s.ssim)).unwrap_or("-".into()),
+            s_im.as_ref()
+                .map(|s| format!("{:.4}", s.ssim))
+                .unwrap_or("-".into()),
             s_ours.ssim,
             s_l.psnr,
-            s_im.as_ref().map(|s| format!("{:.2}", s.psnr)).unwrap_or("-".into()),
+            s_im.as_ref()
+                .map(|s| format!("{:.2}", s.psnr))
+                .unwrap_or("-".into()),
             s_ours.psnr,
             de(&s_l),
-            s_im.as_ref().map(de).unwrap_or_else(|| format!("{:>6}", "-")),
+            s_im.as_ref()
+                .map(de)
+                .unwrap_or_else(|| format!("{:>6}", "-")),
             de(&s_ours),
             s_ours.ssim - s_l.ssim
         );
@@ -138,28 +186,51 @@ fn run() -> Result<(), String> {
     }
 
     let n = rows.len() as f64;
-    let mean = |f: &dyn Fn(&(String, bool, Scores, Option<Scores>, Scores)) -> f64| rows.iter().map(f).sum::<f64>() / n;
+    let mean = |f: &dyn Fn(&(String, bool, Scores, Option<Scores>, Scores)) -> f64| {
+        rows.iter().map(f).sum::<f64>() / n
+    };
     let ssim_l = mean(&|r| r.2.ssim);
     let ssim_o = mean(&|r| r.4.ssim);
     let psnr_l = mean(&|r| r.2.psnr);
     let psnr_o = mean(&|r| r.4.psnr);
     let have_im = rows.iter().all(|r| r.3.is_some());
-    let ssim_im = if have_im { mean(&|r| r.3.as_ref().map_or(0.0, |s| s.ssim)) } else { f64::NAN };
-    let psnr_im = if have_im { mean(&|r| r.3.as_ref().map_or(0.0, |s| s.psnr)) } else { f64::NAN };
+    let ssim_im = if have_im {
+        mean(&|r| r.3.as_ref().map_or(0.0, |s| s.ssim))
+    } else {
+        f64::NAN
+    };
+    let psnr_im = if have_im {
+        mean(&|r| r.3.as_ref().map_or(0.0, |s| s.psnr))
+    } else {
+        f64::NAN
+    };
     let worst = rows
         .iter()
         .map(|r| (r.4.ssim - r.2.ssim, r.0.as_str()))
         .fold((f64::INFINITY, ""), |a, b| if b.0 < a.0 { b } else { a });
     println!();
-    println!("images: {} ({} product fixtures)", rows.len(), rows.iter().filter(|r| r.1).count());
+    println!(
+        "images: {} ({} product fixtures)",
+        rows.len(),
+        rows.iter().filter(|r| r.1).count()
+    );
     println!("mean SSIM  lanczos3 {ssim_l:.4}  imagemagick {ssim_im:.4}  sightline {ssim_o:.4}");
     println!("mean PSNR  lanczos3 {psnr_l:.2}  imagemagick {psnr_im:.2}  sightline {psnr_o:.2}");
-    println!("SSIM margin over lanczos3: {:+.4} (target >= +0.008)", ssim_o - ssim_l);
-    println!("worst single image vs lanczos3: {:+.4} SSIM on {} (target >= -0.005)", worst.0, worst.1);
+    println!(
+        "SSIM margin over lanczos3: {:+.4} (target >= +0.008)",
+        ssim_o - ssim_l
+    );
+    println!(
+        "worst single image vs lanczos3: {:+.4} SSIM on {} (target >= -0.005)",
+        worst.0, worst.1
+    );
     let mut met = vec![
         ("mean SSIM > lanczos3 by >= 0.008", ssim_o - ssim_l >= 0.008),
         ("mean PSNR > lanczos3", psnr_o > psnr_l),
-        ("no image worse than lanczos3 by > 0.005 SSIM", worst.0 >= -0.005),
+        (
+            "no image worse than lanczos3 by > 0.005 SSIM",
+            worst.0 >= -0.005,
+        ),
     ];
     if have_im {
         met.push(("mean SSIM > imagemagick", ssim_o > ssim_im));
@@ -168,15 +239,27 @@ fn run() -> Result<(), String> {
     let products: Vec<_> = rows.iter().filter(|r| r.1).collect();
     if !products.is_empty() {
         let pn = products.len() as f64;
-        let de_l = products.iter().map(|r| r.2.de2000.unwrap_or(0.0)).sum::<f64>() / pn;
-        let de_o = products.iter().map(|r| r.4.de2000.unwrap_or(0.0)).sum::<f64>() / pn;
+        let de_l = products
+            .iter()
+            .map(|r| r.2.de2000.unwrap_or(0.0))
+            .sum::<f64>()
+            / pn;
+        let de_o = products
+            .iter()
+            .map(|r| r.4.de2000.unwrap_or(0.0))
+            .sum::<f64>()
+            / pn;
         println!("product fixtures mean CIEDE2000  lanczos3 {de_l:.2}  sightline {de_o:.2}");
         met.push(("product mean CIEDE2000 < lanczos3", de_o < de_l));
         met.extend(cutout_eval(&work)?);
     }
     println!();
     for (what, ok) in &met {
-        println!("target {:<52} {}", what, if *ok { "MET" } else { "NOT MET" });
+        println!(
+            "target {:<52} {}",
+            what,
+            if *ok { "MET" } else { "NOT MET" }
+        );
     }
     Ok(())
 }
@@ -200,7 +283,10 @@ fn photo_cases(dir: &Path) -> Result<Vec<Case>, String> {
         .map(|p| {
             let img = decode_file(&p).map_err(|e| e.to_string())?;
             Ok(Case {
-                name: p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+                name: p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 original: even(img),
                 cast_rgb: PHOTO_CAST_RGB,
                 is_product: false,
@@ -238,11 +324,19 @@ fn even(img: RgbaImage) -> RgbaImage {
 }
 
 fn srgb_to_linear(v: f32) -> f32 {
-    if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
 }
 
 fn linear_to_srgb(v: f32) -> f32 {
-    if v <= 0.003_130_8 { v * 12.92 } else { 1.055 * v.powf(1.0 / 2.4) - 0.055 }
+    if v <= 0.003_130_8 {
+        v * 12.92
+    } else {
+        1.055 * v.powf(1.0 / 2.4) - 0.055
+    }
 }
 
 /// SplitMix64 + Box–Muller: a fixed noise sequence per seed.
@@ -268,17 +362,23 @@ impl Noise {
 /// Downscale 2× (bicubic), add noise, apply the cast, encode JPEG q60.
 fn degrade(original: &RgbaImage, cast: [f32; 3], seed: u64) -> Result<Vec<u8>, String> {
     let (w, h) = original.dimensions();
-    let mut small = resize_rgba(original, w / 2, h / 2, ResizeFilter::CatmullRom).map_err(|e| e.to_string())?;
+    let mut small =
+        resize_rgba(original, w / 2, h / 2, ResizeFilter::CatmullRom).map_err(|e| e.to_string())?;
     let mut noise = Noise(seed);
     for p in small.pixels_mut() {
         for c in 0..3 {
             let lin = srgb_to_linear(f32::from(p[c]) / 255.0) * cast[c];
-            let v = f64::from(linear_to_srgb(lin.min(1.0))) * 255.0 + NOISE_SIGMA_LEVELS * noise.gaussian();
+            let v = f64::from(linear_to_srgb(lin.min(1.0))) * 255.0
+                + NOISE_SIGMA_LEVELS * noise.gaussian();
             p[c] = v.round().clamp(0.0, 255.0) as u8;
         }
         p[3] = 255;
     }
-    let rgb: Vec<u8> = small.as_raw().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let rgb: Vec<u8> = small
+        .as_raw()
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect();
     let mut out = Vec::new();
     image::ImageEncoder::write_image(
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, DEGRADED_JPEG_QUALITY),
@@ -291,7 +391,12 @@ fn degrade(original: &RgbaImage, cast: [f32; 3], seed: u64) -> Result<Vec<u8>, S
     Ok(out)
 }
 
-fn run_magick(bin: &Path, input: &Path, output: &Path, expect: (u32, u32)) -> Result<RgbaImage, String> {
+fn run_magick(
+    bin: &Path,
+    input: &Path,
+    output: &Path,
+    expect: (u32, u32),
+) -> Result<RgbaImage, String> {
     let status = Command::new(bin)
         .arg(input)
         .args(["-resize", "200%", "-unsharp", "0x1", "-normalize"])
@@ -303,7 +408,10 @@ fn run_magick(bin: &Path, input: &Path, output: &Path, expect: (u32, u32)) -> Re
     }
     let img = decode_file(output).map_err(|e| e.to_string())?;
     if img.dimensions() != expect {
-        return Err(format!("ImageMagick gave {:?}, expected {expect:?}", img.dimensions()));
+        return Err(format!(
+            "ImageMagick gave {:?}, expected {expect:?}",
+            img.dimensions()
+        ));
     }
     Ok(img)
 }
@@ -316,15 +424,23 @@ fn cutout_eval(work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
     let recipe = Preset::Clean.recipe();
     println!();
     println!("background cleanup on the product fixture photos (clean preset, white fill)");
-    println!("{:<14} {:<16} {:>7} {:>10} {:>10}", "sku", "challenge", "IoU", "band px", "halo px");
+    println!(
+        "{:<14} {:<16} {:>7} {:>10} {:>10}",
+        "sku", "challenge", "IoU", "band px", "halo px"
+    );
     let mut ious = Vec::new();
     let (mut band_total, mut halo_total) = (0usize, 0usize);
     for (spec, r) in products::render_all(FIXTURE_SEED) {
         let photo = rgb_to_rgba(&r.photo);
-        let mask = background_mask(&photo, &recipe, &RenderOptions::default()).map_err(|e| e.to_string())?;
+        let mask = background_mask(&photo, &recipe, &RenderOptions::default())
+            .map_err(|e| e.to_string())?;
         let out = render(&photo, &recipe, &RenderOptions::default()).map_err(|e| e.to_string())?;
-        save(&work.join("out").join(format!("{}-cutout.png", spec.sku)), &out)?;
-        let iou = sightline::imaging::metrics::mask_iou(&mask, &r.photo_mask).map_err(|e| e.to_string())?;
+        save(
+            &work.join("out").join(format!("{}-cutout.png", spec.sku)),
+            &out,
+        )?;
+        let iou = sightline::imaging::metrics::mask_iou(&mask, &r.photo_mask)
+            .map_err(|e| e.to_string())?;
         let (band, halo) = halo_count(&out, &r.photo_mask, HALO_TOLERANCE_LEVELS);
         band_total += band;
         halo_total += halo;
@@ -340,12 +456,17 @@ fn cutout_eval(work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
     }
     let mean = ious.iter().sum::<f64>() / ious.len().max(1) as f64;
     let min = ious.iter().copied().fold(f64::INFINITY, f64::min);
-    println!("mask IoU mean {mean:.4}  min {min:.4};  halo pixels {halo_total} of {band_total} in the 1-3 px band ({:.3}%)",
-        100.0 * halo_total as f64 / band_total.max(1) as f64);
+    println!(
+        "mask IoU mean {mean:.4}  min {min:.4};  halo pixels {halo_total} of {band_total} in the 1-3 px band ({:.3}%)",
+        100.0 * halo_total as f64 / band_total.max(1) as f64
+    );
     Ok(vec![
         ("mean mask IoU >= 0.95", mean >= 0.95),
         ("every product mask IoU >= 0.95", min >= 0.95),
-        ("halo pixels <= 0.5% of the band outside the product", halo_total * 200 <= band_total),
+        (
+            "halo pixels <= 0.5% of the band outside the product",
+            halo_total * 200 <= band_total,
+        ),
     ])
 }
 
@@ -354,7 +475,11 @@ fn cutout_eval(work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
 fn halo_count(out: &RgbaImage, truth: &GrayImage, tol: u8) -> (usize, usize) {
     let (w, h) = truth.dimensions();
     let inside = |x: i64, y: i64| {
-        x >= 0 && y >= 0 && x < i64::from(w) && y < i64::from(h) && truth.get_pixel(x as u32, y as u32)[0] >= 128
+        x >= 0
+            && y >= 0
+            && x < i64::from(w)
+            && y < i64::from(h)
+            && truth.get_pixel(x as u32, y as u32)[0] >= 128
     };
     let (mut band, mut halo) = (0, 0);
     for y in 0..i64::from(h) {
@@ -398,10 +523,13 @@ fn ablate(cases: &[Case], full: &sightline::imaging::recipe::Recipe) -> Result<(
         ("upscale", only(&|_| {})),
         ("+sharpen", only(&|r| r.sharpen = full.sharpen)),
         ("+denoise", only(&|r| r.denoise = full.denoise)),
-        ("+denoise+sharpen", only(&|r| {
-            r.denoise = full.denoise;
-            r.sharpen = full.sharpen;
-        })),
+        (
+            "+denoise+sharpen",
+            only(&|r| {
+                r.denoise = full.denoise;
+                r.sharpen = full.sharpen;
+            }),
+        ),
         ("+wb", only(&|r| r.white_balance = full.white_balance)),
         ("+levels", only(&|r| r.levels = full.levels)),
         ("full", full.clone()),
@@ -409,7 +537,10 @@ fn ablate(cases: &[Case], full: &sightline::imaging::recipe::Recipe) -> Result<(
     let degraded: Vec<RgbaImage> = cases
         .iter()
         .enumerate()
-        .map(|(i, c)| degrade(&c.original, c.cast_rgb, 1000 + i as u64).and_then(|b| decode(&b).map_err(|e| e.to_string())))
+        .map(|(i, c)| {
+            degrade(&c.original, c.cast_rgb, 1000 + i as u64)
+                .and_then(|b| decode(&b).map_err(|e| e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     print!("{:<18}", "variant");
     for c in cases {

@@ -76,7 +76,9 @@ pub enum BatchFileError {
         source: EncodeError,
     },
     /// Could not write the output.
-    #[error("could not write {path}: {source}; check that the output folder exists, is writable and has space")]
+    #[error(
+        "could not write {path}: {source}; check that the output folder exists, is writable and has space"
+    )]
     Write {
         /// The output (or its temporary file).
         path: PathBuf,
@@ -152,7 +154,11 @@ impl BatchSummary {
 
     /// Output megapixels written.
     pub fn output_megapixels(&self) -> f64 {
-        self.outcomes.iter().map(|o| o.output_pixels as f64).sum::<f64>() / 1e6
+        self.outcomes
+            .iter()
+            .map(|o| o.output_pixels as f64)
+            .sum::<f64>()
+            / 1e6
     }
 }
 
@@ -233,15 +239,16 @@ fn process_one(
     cancel: &AtomicBool,
 ) -> Result<u64, BatchFileError> {
     let original = decode_file(input)?;
-    let rendered = render(&original, recipe, &RenderOptions::full(cancel)).map_err(|e| match e {
-        ImagingError::Cancelled => BatchFileError::Cancelled {
-            input: input.to_path_buf(),
-        },
-        source => BatchFileError::Render {
-            input: input.to_path_buf(),
-            source,
-        },
-    })?;
+    let rendered =
+        render(&original, recipe, &RenderOptions::full(cancel)).map_err(|e| match e {
+            ImagingError::Cancelled => BatchFileError::Cancelled {
+                input: input.to_path_buf(),
+            },
+            source => BatchFileError::Render {
+                input: input.to_path_buf(),
+                source,
+            },
+        })?;
     drop(original);
     let bytes = encode(&rendered, format).map_err(|source| BatchFileError::Encode {
         input: input.to_path_buf(),
@@ -378,7 +385,12 @@ mod tests {
         write_png(&good1, 40, 30);
         write_png(&good2, 30, 40);
         std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\nnot really").unwrap();
-        let inputs = vec![good1.clone(), corrupt.clone(), missing.clone(), good2.clone()];
+        let inputs = vec![
+            good1.clone(),
+            corrupt.clone(),
+            missing.clone(),
+            good2.clone(),
+        ];
         let never = AtomicBool::new(false);
         let seen = AtomicUsize::new(0);
         let spec = OutputSpec {
@@ -413,15 +425,25 @@ mod tests {
         let b = dir.path().join("b.png");
         write_png(&a, 20, 20);
         write_png(&b, 20, 20);
-        let map: HashMap<PathBuf, String> =
-            [(a.clone(), "SKU-1".to_owned()), (b.clone(), "SKU-1".to_owned())].into();
+        let map: HashMap<PathBuf, String> = [
+            (a.clone(), "SKU-1".to_owned()),
+            (b.clone(), "SKU-1".to_owned()),
+        ]
+        .into();
         let never = AtomicBool::new(false);
         let spec = OutputSpec {
             dir: out.path(),
             format: OutputFormat::Jpeg { quality: 90 },
             naming: OutputNaming::Map(&map),
         };
-        let s = enhance_files(&[a.clone(), b.clone()], &small_recipe(), &spec, 1, &never, |_| {});
+        let s = enhance_files(
+            &[a.clone(), b.clone()],
+            &small_recipe(),
+            &spec,
+            1,
+            &never,
+            |_| {},
+        );
         assert_eq!(s.succeeded(), 2);
         assert!(out.path().join("SKU-1.jpg").exists());
         assert!(out.path().join("SKU-1-2.jpg").exists());

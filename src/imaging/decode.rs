@@ -105,7 +105,9 @@ pub enum DecodeError {
         max_megapixels: u64,
     },
     /// The declared dimensions are zero.
-    #[error("the {format:?} image declares a zero size ({width_px}×{height_px} px); the file is damaged: re-export it")]
+    #[error(
+        "the {format:?} image declares a zero size ({width_px}×{height_px} px); the file is damaged: re-export it"
+    )]
     ZeroSize {
         /// The container format.
         format: ImageFormat,
@@ -115,7 +117,9 @@ pub enum DecodeError {
         height_px: u32,
     },
     /// The codec failed: corrupt or truncated data.
-    #[error("could not decode the {format:?} data ({source}); the file is corrupt or truncated: re-export or re-download it")]
+    #[error(
+        "could not decode the {format:?} data ({source}); the file is corrupt or truncated: re-export or re-download it"
+    )]
     Corrupt {
         /// The container format.
         format: ImageFormat,
@@ -272,7 +276,8 @@ fn too_large_from_header(bytes: &[u8], format: ImageFormat, limits: &DecodeLimit
         Ok((w, h)) => too_large(w, h, limits),
         // A PNG cut right after its header still names its size in IHDR (fixed offsets).
         Err(_) if format == ImageFormat::Png && bytes.len() >= 24 => {
-            let be = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+            let be =
+                |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
             too_large(be(16), be(20), limits)
         }
         Err(_) => too_large(0, 0, limits),
@@ -347,7 +352,12 @@ mod tests {
     fn encode_png(img: &RgbaImage) -> Vec<u8> {
         let mut out = Vec::new();
         image::codecs::png::PngEncoder::new(&mut out)
-            .write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgba8)
+            .write_image(
+                img.as_raw(),
+                img.width(),
+                img.height(),
+                image::ExtendedColorType::Rgba8,
+            )
             .unwrap();
         out
     }
@@ -400,7 +410,10 @@ mod tests {
         let bytes = encode_png(&gradient(64, 64));
         for cut in [20, 40, bytes.len() / 2, bytes.len() - 13] {
             let err = decode(&bytes[..cut]).unwrap_err();
-            assert!(matches!(err, DecodeError::Corrupt { .. }), "cut {cut}: {err}");
+            assert!(
+                matches!(err, DecodeError::Corrupt { .. }),
+                "cut {cut}: {err}"
+            );
         }
     }
 
@@ -450,7 +463,11 @@ mod tests {
         for &b in data {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -462,7 +479,9 @@ mod tests {
             let err = decode(&png_bomb_header(w, h)).unwrap_err();
             match err {
                 DecodeError::TooLarge {
-                    width_px, height_px, ..
+                    width_px,
+                    height_px,
+                    ..
                 } => {
                     assert_eq!((width_px, height_px), (w, h));
                 }
@@ -488,7 +507,10 @@ mod tests {
     fn zero_size_png_is_rejected() {
         let err = decode(&png_bomb_header(0, 10)).unwrap_err();
         assert!(
-            matches!(err, DecodeError::ZeroSize { .. } | DecodeError::Corrupt { .. }),
+            matches!(
+                err,
+                DecodeError::ZeroSize { .. } | DecodeError::Corrupt { .. }
+            ),
             "{err}"
         );
     }

@@ -40,7 +40,9 @@ impl OutputFormat {
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
     /// The image is too large for the format (JPEG is limited to 65535 px a side).
-    #[error("{format:?} cannot hold a {width_px}×{height_px} px image; choose PNG or a smaller size")]
+    #[error(
+        "{format:?} cannot hold a {width_px}×{height_px} px image; choose PNG or a smaller size"
+    )]
     TooLarge {
         /// The format.
         format: OutputFormat,
@@ -134,7 +136,9 @@ mod tests {
     use image::Rgba;
 
     fn sample() -> RgbaImage {
-        RgbaImage::from_fn(64, 48, |x, y| Rgba([(x * 4) as u8, (y * 5) as u8, 100, 255]))
+        RgbaImage::from_fn(64, 48, |x, y| {
+            Rgba([(x * 4) as u8, (y * 5) as u8, 100, 255])
+        })
     }
 
     #[test]

@@ -67,7 +67,9 @@ impl Default for Recipe {
 #[derive(Debug, thiserror::Error)]
 pub enum RecipeError {
     /// The JSON did not parse or had unknown fields.
-    #[error("recipe {origin} is not valid recipe JSON: {source}; fix the named field or re-export the recipe")]
+    #[error(
+        "recipe {origin} is not valid recipe JSON: {source}; fix the named field or re-export the recipe"
+    )]
     Parse {
         /// File path or "(inline)".
         origin: String,
@@ -85,7 +87,9 @@ pub enum RecipeError {
         source: std::io::Error,
     },
     /// Written by a newer Sightline.
-    #[error("recipe {origin} has format version {found}, but this build reads up to {RECIPE_VERSION}; update Sightline")]
+    #[error(
+        "recipe {origin} has format version {found}, but this build reads up to {RECIPE_VERSION}; update Sightline"
+    )]
     UnsupportedVersion {
         /// File path or "(inline)".
         origin: String,
@@ -334,12 +338,20 @@ impl Recipe {
                 );
             }
             if !(f.fill_frac > 0.0 && f.fill_frac <= 1.0) {
-                return bad("frame.fill_frac", f.fill_frac.to_string(), "above 0, at most 1");
+                return bad(
+                    "frame.fill_frac",
+                    f.fill_frac.to_string(),
+                    "above 0, at most 1",
+                );
             }
         }
         for s in &self.mask_edits {
             if !(0.0..=1.0).contains(&s.radius_frac) {
-                return bad("mask_edits.radius_frac", s.radius_frac.to_string(), "0 to 1");
+                return bad(
+                    "mask_edits.radius_frac",
+                    s.radius_frac.to_string(),
+                    "0 to 1",
+                );
             }
         }
         Ok(())
@@ -403,11 +415,15 @@ mod tests {
     fn bad_recipes_give_clear_errors() {
         let typo = Recipe::from_json(r#"{ "sharpn": {} }"#).unwrap_err();
         assert!(typo.to_string().contains("sharpn"), "{typo}");
-        let range = Recipe::from_json(r#"{ "upscale": { "size": { "mode": "factor", "factor": 100 } } }"#)
-            .unwrap_err();
+        let range =
+            Recipe::from_json(r#"{ "upscale": { "size": { "mode": "factor", "factor": 100 } } }"#)
+                .unwrap_err();
         assert!(range.to_string().contains("upscale.factor"), "{range}");
         let newer = Recipe::from_json(r#"{ "version": 99 }"#).unwrap_err();
-        assert!(matches!(newer, RecipeError::UnsupportedVersion { found: 99, .. }));
+        assert!(matches!(
+            newer,
+            RecipeError::UnsupportedVersion { found: 99, .. }
+        ));
         assert!(Preset::from_name("nope").is_err());
     }
 

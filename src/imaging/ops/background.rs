@@ -114,7 +114,8 @@ impl BackdropModel {
     #[inline]
     pub fn colour_at(&self, x: f32, y: f32, width: u32, height: u32) -> [f32; 3] {
         let b = basis((x + 0.5) / width as f32, (y + 0.5) / height as f32);
-        self.coeffs.map(|c| c.iter().zip(&b).map(|(k, v)| k * v).sum())
+        self.coeffs
+            .map(|c| c.iter().zip(&b).map(|(k, v)| k * v).sum())
     }
 
     /// Fits the model to the image border. `None` when the border gives too few samples.
@@ -186,8 +187,10 @@ impl BackdropModel {
             (3.0 * r[mid]).max(8.0)
         };
         for _ in 0..4 {
-            let inliers: Vec<&([f32; 6], [f32; 3])> =
-                samples.iter().filter(|s| residual(&model, s) < cutoff).collect();
+            let inliers: Vec<&([f32; 6], [f32; 3])> = samples
+                .iter()
+                .filter(|s| residual(&model, s) < cutoff)
+                .collect();
             if inliers.len() < 12 {
                 break;
             }
@@ -659,7 +662,13 @@ fn soften_and_decontaminate(
     // slightly wide boundary never lends mixed edge colours to the product estimate.
     let inner = box_blur_f32(&m, w, h, 2);
     let confident: Vec<f32> = (0..n)
-        .map(|i| if mask[i] && inner[i] > 0.999 { 1.0 } else { 0.0 })
+        .map(|i| {
+            if mask[i] && inner[i] > 0.999 {
+                1.0
+            } else {
+                0.0
+            }
+        })
         .collect();
     let raw = img.as_raw();
     // Local product colour by normalised convolution over confident pixels.
@@ -761,11 +770,7 @@ pub fn apply_fill(matte: &Matte, fill: BackgroundFill) -> RgbaImage {
         .zip(matte.colour.as_raw().par_chunks(4 * w as usize))
         .zip(matte.alpha.as_raw().par_chunks(w as usize))
         .for_each(|((orow, crow), arow)| {
-            for ((o, c), &a) in orow
-                .chunks_exact_mut(4)
-                .zip(crow.chunks_exact(4))
-                .zip(arow)
-            {
+            for ((o, c), &a) in orow.chunks_exact_mut(4).zip(crow.chunks_exact(4)).zip(arow) {
                 match (fill, a) {
                     (BackgroundFill::Transparent, _) => {
                         o.copy_from_slice(&[c[0], c[1], c[2], a]);
@@ -876,7 +881,10 @@ mod tests {
                     checked += 1;
                     let p = out.get_pixel(x as u32, y as u32);
                     // The feather may leave a trace (< 8 levels) of the product's own colour.
-                    assert!(p.0[..3].iter().all(|&c| c >= 247), "fringe at {x},{y}: {p:?}");
+                    assert!(
+                        p.0[..3].iter().all(|&c| c >= 247),
+                        "fringe at {x},{y}: {p:?}"
+                    );
                 }
             }
         }
@@ -1019,7 +1027,10 @@ mod tests {
         let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
         let score = iou(&matte.alpha, &truth);
         assert!(score > 0.95, "IoU {score}");
-        assert!(matte.alpha.get_pixel(100, 118)[0] < 10, "shadow kept as product");
+        assert!(
+            matte.alpha.get_pixel(100, 118)[0] < 10,
+            "shadow kept as product"
+        );
     }
 
     #[test]

@@ -103,7 +103,12 @@ pub fn reflect_index(i: isize, n: usize) -> usize {
 }
 
 /// Separable convolution of an f64 plane with a symmetric kernel, "reflect" borders.
-pub fn convolve_separable_f64(src: &[f64], width: usize, height: usize, kernel: &[f64]) -> Vec<f64> {
+pub fn convolve_separable_f64(
+    src: &[f64],
+    width: usize,
+    height: usize,
+    kernel: &[f64],
+) -> Vec<f64> {
     let radius = (kernel.len() / 2) as isize;
     let mut tmp = vec![0.0f64; width * height];
     tmp.par_chunks_mut(width.max(1))
@@ -135,7 +140,12 @@ pub fn convolve_separable_f64(src: &[f64], width: usize, height: usize, kernel: 
 }
 
 /// Separable convolution of an f32 plane with a symmetric kernel, clamped borders.
-pub fn convolve_separable_f32(src: &[f32], width: usize, height: usize, kernel: &[f32]) -> Vec<f32> {
+pub fn convolve_separable_f32(
+    src: &[f32],
+    width: usize,
+    height: usize,
+    kernel: &[f32],
+) -> Vec<f32> {
     let radius = kernel.len() / 2;
     let mut tmp = vec![0.0f32; width * height];
     if width == 0 || height == 0 {

@@ -107,7 +107,13 @@ pub fn estimate_jpeg_step(img: &RgbaImage) -> Option<f32> {
     let basis: Vec<[[f32; 8]; 8]> = PROBE_COEFFS
         .iter()
         .map(|&(u, v)| {
-            let alpha = |k: usize| if k == 0 { (1.0f32 / 8.0).sqrt() } else { (2.0f32 / 8.0).sqrt() };
+            let alpha = |k: usize| {
+                if k == 0 {
+                    (1.0f32 / 8.0).sqrt()
+                } else {
+                    (2.0f32 / 8.0).sqrt()
+                }
+            };
             let mut b = [[0f32; 8]; 8];
             for (y, row) in b.iter_mut().enumerate() {
                 for (x, val) in row.iter_mut().enumerate() {
@@ -128,7 +134,8 @@ pub fn estimate_jpeg_step(img: &RgbaImage) -> Option<f32> {
             for (x, val) in row.iter_mut().enumerate() {
                 let i = 4 * ((by * 8 + y) * w + bx * 8 + x);
                 // JPEG's own luma (BT.601).
-                *val = 0.299 * f32::from(raw[i]) + 0.587 * f32::from(raw[i + 1])
+                *val = 0.299 * f32::from(raw[i])
+                    + 0.587 * f32::from(raw[i + 1])
                     + 0.114 * f32::from(raw[i + 2]);
             }
         }
@@ -337,7 +344,9 @@ mod tests {
     fn noise(seed: &mut u64) -> f32 {
         let mut s = 0.0;
         for _ in 0..4 {
-            *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             s += ((*seed >> 33) as f32 / (1u64 << 31) as f32) - 0.5;
         }
         s * 3.0f32.sqrt()
@@ -355,7 +364,9 @@ mod tests {
         let mut noisy = clean.clone();
         for p in noisy.pixels_mut() {
             for c in 0..3 {
-                p[c] = (f32::from(p[c]) + sigma * noise(&mut seed)).round().clamp(0.0, 255.0) as u8;
+                p[c] = (f32::from(p[c]) + sigma * noise(&mut seed))
+                    .round()
+                    .clamp(0.0, 255.0) as u8;
             }
         }
         (clean, noisy)

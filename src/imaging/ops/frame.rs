@@ -153,7 +153,12 @@ pub fn frame_product(
         let part = resize_rgba_crop(img, crop, pw, ph, filter)?;
         let part_alpha = resize_gray_crop(alpha, crop, pw, ph, ResizeFilter::Bilinear)?;
         image::imageops::replace(&mut canvas, &part, i64::from(dx0), i64::from(dy0));
-        image::imageops::replace(&mut canvas_alpha, &part_alpha, i64::from(dx0), i64::from(dy0));
+        image::imageops::replace(
+            &mut canvas_alpha,
+            &part_alpha,
+            i64::from(dx0),
+            i64::from(dy0),
+        );
         if pad_is_background {
             // Resampling rings a little at the product edge; where the matte says backdrop,
             // restore the exact fill so no grey halo appears around the product.
@@ -269,7 +274,10 @@ mod tests {
 
     #[test]
     fn presets_have_the_right_shapes() {
-        assert_eq!((Frame::portrait_4x5().width_px * 5), Frame::portrait_4x5().height_px * 4);
+        assert_eq!(
+            (Frame::portrait_4x5().width_px * 5),
+            Frame::portrait_4x5().height_px * 4
+        );
         let b = Frame::banner_16x9();
         assert_eq!(b.width_px * 9, b.height_px * 16);
     }
@@ -277,7 +285,15 @@ mod tests {
     #[test]
     fn product_touching_the_edge_is_padded() {
         let (img, alpha) = product(400, 300, (0, 0, 390, 300));
-        let (out, _) = frame_product(&img, &alpha, &Frame::square_2000(), [0, 0, 255, 255], false, 0.1).unwrap();
+        let (out, _) = frame_product(
+            &img,
+            &alpha,
+            &Frame::square_2000(),
+            [0, 0, 255, 255],
+            false,
+            0.1,
+        )
+        .unwrap();
         assert_eq!(out.dimensions(), (200, 200));
         // Top rows are padding in the pad colour.
         assert_eq!(out.get_pixel(100, 2), &Rgba([0, 0, 255, 255]));

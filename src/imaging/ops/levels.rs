@@ -137,8 +137,16 @@ pub fn points_from_histogram(hist: &[u64; 256], params: &Levels) -> LevelPoints 
     if !act || white <= black {
         return LevelPoints::IDENTITY;
     }
-    let black = if dark_off { black.min(usize::from(params.max_black_level)) } else { 0 };
-    let white = if light_off { white.max(usize::from(params.min_white_level)) } else { 255 };
+    let black = if dark_off {
+        black.min(usize::from(params.max_black_level))
+    } else {
+        0
+    };
+    let white = if light_off {
+        white.max(usize::from(params.min_white_level))
+    } else {
+        255
+    };
     if white <= black {
         return LevelPoints::IDENTITY;
     }
@@ -217,7 +225,10 @@ mod tests {
         let mut wide = img.clone();
         wide.put_pixel(63, 0, Rgba([255, 255, 255, 255]));
         out.put_pixel(63, 0, Rgba([255, 255, 255, 255]));
-        assert_eq!(auto_levels(&mut out, &Levels::default()), LevelPoints::IDENTITY);
+        assert_eq!(
+            auto_levels(&mut out, &Levels::default()),
+            LevelPoints::IDENTITY
+        );
         assert_eq!(out, wide);
     }
 
@@ -228,7 +239,10 @@ mod tests {
             let v = (x * 3) as u8;
             Rgba([v, v, v, 255])
         });
-        assert_eq!(auto_levels_points(&img, &Levels::default()), LevelPoints::IDENTITY);
+        assert_eq!(
+            auto_levels_points(&img, &Levels::default()),
+            LevelPoints::IDENTITY
+        );
         let both = Levels {
             require_both_ends: false,
             ..Levels::default()
@@ -244,6 +258,12 @@ mod tests {
             Rgba([v, v, v, 255])
         });
         let pts = auto_levels_points(&img, &Levels::default());
-        assert_eq!(pts, LevelPoints { black: 40, white: 200 });
+        assert_eq!(
+            pts,
+            LevelPoints {
+                black: 40,
+                white: 200
+            }
+        );
     }
 }

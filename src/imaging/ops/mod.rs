@@ -56,7 +56,9 @@ pub fn check_output_size(
     width_px: u32,
     height_px: u32,
 ) -> Result<(), OpError> {
-    if width_px == 0 || height_px == 0 || u64::from(width_px) * u64::from(height_px) > MAX_OUTPUT_PIXELS
+    if width_px == 0
+        || height_px == 0
+        || u64::from(width_px) * u64::from(height_px) > MAX_OUTPUT_PIXELS
     {
         return Err(OpError::BadOutputSize {
             operation,

@@ -152,7 +152,10 @@ fn grey_edge(img: &RgbaImage, p_norm: f32) -> Option<[f32; 3]> {
     let valid: Vec<bool> = raw.chunks_exact(4).map(usable).collect();
     let lin = &*TO_LINEAR;
     for (c, e) in est.iter_mut().enumerate() {
-        let plane: Vec<f32> = raw.chunks_exact(4).map(|p| lin[usize::from(p[c])]).collect();
+        let plane: Vec<f32> = raw
+            .chunks_exact(4)
+            .map(|p| lin[usize::from(p[c])])
+            .collect();
         let smooth = gaussian_blur_f32(&plane, w, h, 1.0);
         let acc: f64 = (1..h - 1)
             .into_par_iter()
@@ -209,14 +212,22 @@ pub fn estimate_illuminant(img: &RgbaImage, method: WhiteBalanceMethod) -> Optio
             gains.map(|g| if g > 0.0 { 1.0 / g } else { 1.0 }),
             IlluminantSource::Manual,
         )),
-        WhiteBalanceMethod::GreyWorld => grey_world(&small).map(|e| make(e, IlluminantSource::GreyWorld)),
-        WhiteBalanceMethod::GreyEdge => grey_edge(&small, 6.0).map(|e| make(e, IlluminantSource::GreyEdge)),
+        WhiteBalanceMethod::GreyWorld => {
+            grey_world(&small).map(|e| make(e, IlluminantSource::GreyWorld))
+        }
+        WhiteBalanceMethod::GreyEdge => {
+            grey_edge(&small, 6.0).map(|e| make(e, IlluminantSource::GreyEdge))
+        }
         WhiteBalanceMethod::WhitePatch => match border_backdrop(&small) {
-            Some(b) if b.is_light_and_plain() => Some(make(linearise(b.colour), IlluminantSource::Backdrop)),
+            Some(b) if b.is_light_and_plain() => {
+                Some(make(linearise(b.colour), IlluminantSource::Backdrop))
+            }
             _ => brightest(&small).map(|e| make(e, IlluminantSource::Brightest)),
         },
         WhiteBalanceMethod::Auto => match border_backdrop(&small) {
-            Some(b) if b.is_light_and_plain() => Some(make(linearise(b.colour), IlluminantSource::Backdrop)),
+            Some(b) if b.is_light_and_plain() => {
+                Some(make(linearise(b.colour), IlluminantSource::Backdrop))
+            }
             _ => grey_edge(&small, 6.0).map(|e| make(e, IlluminantSource::GreyEdge)),
         },
     }
@@ -324,7 +335,11 @@ mod tests {
     fn product_scene(cast: [f32; 3]) -> RgbaImage {
         RgbaImage::from_fn(200, 160, |x, y| {
             let base: [f32; 3] = if (60..140).contains(&x) && (40..120).contains(&y) {
-                if x < 100 { [180.0, 60.0, 50.0] } else { [70.0, 90.0, 160.0] }
+                if x < 100 {
+                    [180.0, 60.0, 50.0]
+                } else {
+                    [70.0, 90.0, 160.0]
+                }
             } else {
                 [245.0, 245.0, 245.0]
             };
