@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use image::{GrayImage, RgbaImage};
+use sightline::fixtures::products;
 use sightline::imaging::decode::{decode, decode_file};
 use sightline::imaging::encode::{OutputFormat, encode};
 use sightline::imaging::metrics::{mean_ciede2000, psnr, ssim};
@@ -90,9 +91,18 @@ fn run() -> Result<(), String> {
         "dE SL",
         "dSSIM SL-L3"
     );
-    let recipe = Preset::Restore2x.recipe();
+    let recipe = match args
+        .iter()
+        .position(|a| a == "--recipe")
+        .and_then(|i| args.get(i + 1))
+    {
+        Some(path) => {
+            sightline::imaging::recipe::Recipe::load(Path::new(path)).map_err(|e| e.to_string())?
+        }
+        None => Preset::Restore2x.recipe(),
+    };
     if args.iter().any(|a| a == "--ablate") {
-        return ablate(&cases);
+        return ablate(&cases, &recipe);
     }
     let mut rows: Vec<(String, bool, Scores, Option<Scores>, Scores)> = Vec::new();
     for (i, case) in cases.iter().enumerate() {
@@ -285,8 +295,23 @@ fn photo_cases(dir: &Path) -> Result<Vec<Case>, String> {
         .collect()
 }
 
+fn rgb_to_rgba(img: &image::RgbImage) -> RgbaImage {
+    image::DynamicImage::ImageRgb8(img.clone()).into_rgba8()
+}
+
+/// Seed of the product fixtures used here (any fixed value; the fixtures are deterministic).
+const FIXTURE_SEED: u64 = 7;
+
 fn product_cases() -> Vec<Case> {
-    Vec::new()
+    products::render_all(FIXTURE_SEED)
+        .into_iter()
+        .map(|(spec, r)| Case {
+            name: spec.sku.clone(),
+            original: even(rgb_to_rgba(&r.clean)),
+            cast_rgb: r.cast_rgb,
+            is_product: true,
+        })
+        .collect()
 }
 
 /// Crops to even dimensions so a 2× round trip lands on the original size.
@@ -391,19 +416,101 @@ fn run_magick(
     Ok(img)
 }
 
-/// Cut-out evaluation on the product fixtures; returns target lines.
-fn cutout_eval(_work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
-    let _ = (
-        background_mask as fn(&RgbaImage, &_, &_) -> _,
-        GrayImage::new(1, 1),
+/// Cut-out evaluation on the product fixtures' photos (with their own faults): the `clean`
+/// preset's mask against the exact mask (IoU), and halo pixels in the band 1–3 px outside
+/// the true product edge (any channel more than `HALO_TOLERANCE_LEVELS` from the new white).
+fn cutout_eval(work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
+    const HALO_TOLERANCE_LEVELS: u8 = 10;
+    let recipe = Preset::Clean.recipe();
+    println!();
+    println!("background cleanup on the product fixture photos (clean preset, white fill)");
+    println!(
+        "{:<14} {:<16} {:>7} {:>10} {:>10}",
+        "sku", "challenge", "IoU", "band px", "halo px"
     );
-    Ok(Vec::new())
+    let mut ious = Vec::new();
+    let (mut band_total, mut halo_total) = (0usize, 0usize);
+    for (spec, r) in products::render_all(FIXTURE_SEED) {
+        let photo = rgb_to_rgba(&r.photo);
+        let mask = background_mask(&photo, &recipe, &RenderOptions::default())
+            .map_err(|e| e.to_string())?;
+        let out = render(&photo, &recipe, &RenderOptions::default()).map_err(|e| e.to_string())?;
+        save(
+            &work.join("out").join(format!("{}-cutout.png", spec.sku)),
+            &out,
+        )?;
+        let iou = sightline::imaging::metrics::mask_iou(&mask, &r.photo_mask)
+            .map_err(|e| e.to_string())?;
+        let (band, halo) = halo_count(&out, &r.photo_mask, HALO_TOLERANCE_LEVELS);
+        band_total += band;
+        halo_total += halo;
+        ious.push(iou);
+        println!(
+            "{:<14} {:<16} {:7.4} {:>10} {:>10}",
+            spec.sku,
+            spec.challenge.map(|c| format!("{c:?}")).unwrap_or_default(),
+            iou,
+            band,
+            halo
+        );
+    }
+    let mean = ious.iter().sum::<f64>() / ious.len().max(1) as f64;
+    let min = ious.iter().copied().fold(f64::INFINITY, f64::min);
+    println!(
+        "mask IoU mean {mean:.4}  min {min:.4};  halo pixels {halo_total} of {band_total} in the 1-3 px band ({:.3}%)",
+        100.0 * halo_total as f64 / band_total.max(1) as f64
+    );
+    Ok(vec![
+        ("mean mask IoU >= 0.95", mean >= 0.95),
+        ("every product mask IoU >= 0.95", min >= 0.95),
+        (
+            "halo pixels <= 0.5% of the band outside the product",
+            halo_total * 200 <= band_total,
+        ),
+    ])
+}
+
+/// Counts band pixels (outside the true mask, 1 < distance <= 3 px from it) and those that
+/// differ from white by more than `tol` in any channel.
+fn halo_count(out: &RgbaImage, truth: &GrayImage, tol: u8) -> (usize, usize) {
+    let (w, h) = truth.dimensions();
+    let inside = |x: i64, y: i64| {
+        x >= 0
+            && y >= 0
+            && x < i64::from(w)
+            && y < i64::from(h)
+            && truth.get_pixel(x as u32, y as u32)[0] >= 128
+    };
+    let (mut band, mut halo) = (0, 0);
+    for y in 0..i64::from(h) {
+        for x in 0..i64::from(w) {
+            if truth.get_pixel(x as u32, y as u32)[0] > 0 {
+                continue;
+            }
+            let mut near = f64::INFINITY;
+            for dy in -3i64..=3 {
+                for dx in -3i64..=3 {
+                    if inside(x + dx, y + dy) {
+                        near = near.min(((dx * dx + dy * dy) as f64).sqrt());
+                    }
+                }
+            }
+            if near > 1.0 && near <= 3.0 {
+                band += 1;
+                let p = out.get_pixel(x as u32, y as u32);
+                if p.0[..3].iter().any(|&c| c < 255 - tol) {
+                    halo += 1;
+                }
+            }
+        }
+    }
+    (band, halo)
 }
 
 /// Scores recipe variants (each step added in turn) to show what every step contributes.
-fn ablate(cases: &[Case]) -> Result<(), String> {
+fn ablate(cases: &[Case], full: &sightline::imaging::recipe::Recipe) -> Result<(), String> {
     use sightline::imaging::recipe::Recipe;
-    let full = Preset::Restore2x.recipe();
+    let full = full.clone();
     let only = |f: &dyn Fn(&mut Recipe)| {
         let mut r = Recipe {
             upscale: full.upscale,

@@ -217,9 +217,9 @@ impl Preset {
 /// noise, since strong sharpening of a restored image lowers fidelity.
 fn restore_sharpen() -> Sharpen {
     Sharpen {
-        amount: 0.35,
-        radius_px: 1.2,
-        threshold_levels: 3.0,
+        amount: 0.2,
+        radius_px: 1.0,
+        threshold_levels: 2.0,
     }
 }
 

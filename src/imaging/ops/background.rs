@@ -294,6 +294,10 @@ pub fn border_backdrop(img: &RgbaImage) -> Option<BackdropStats> {
     })
 }
 
+/// Darkening (as a share of the encoded backdrop level) that a floor shadow may cause without
+/// counting as product; 0.3 in sRGB-encoded terms is about 57 % less light.
+pub const SHADOW_DARKENING_ALLOWANCE: f32 = 0.3;
+
 /// The automatic matte and the decontaminated colours that go with it.
 #[derive(Clone, Debug)]
 pub struct Matte {
@@ -342,20 +346,43 @@ pub fn compute_matte(
         })
         .collect();
     let alpha_in: Vec<bool> = raw.chunks_exact(4).map(|p| p[3] >= 128).collect();
-    let dist: Vec<f32> = (0..n)
+    // Two distances from the backdrop model: the full colour distance, and a shadow-tolerant
+    // one. A cast shadow darkens the backdrop without changing its hue, so a pixel close to
+    // t·B (0 < t < 1) is shadow-like: only its hue deviation counts, plus any darkening beyond
+    // what a floor shadow plausibly does. Brighter-than-backdrop pixels (a white product on
+    // off-white paper) always count in full.
+    let (dist, dist_full): (Vec<f32>, Vec<f32>) = (0..n)
         .into_par_iter()
         .map(|i| {
             if !alpha_in[i] {
-                return 0.0;
+                return (0.0, 0.0);
             }
             let b = bg[i];
-            let mut d2 = 0.0;
-            for c in 0..3 {
-                d2 += (smooth[c][i] - b[c]).powi(2);
+            let px = [smooth[0][i], smooth[1][i], smooth[2][i]];
+            let full = px
+                .iter()
+                .zip(&b)
+                .map(|(p, q)| (p - q).powi(2))
+                .sum::<f32>()
+                .sqrt();
+            let bb: f32 = b.iter().map(|v| v * v).sum();
+            if bb <= 1.0 {
+                return (full, full);
             }
-            d2.sqrt()
+            let t = px.iter().zip(&b).map(|(p, q)| p * q).sum::<f32>() / bb;
+            if t >= 1.0 {
+                return (full, full);
+            }
+            let hue_dev = px
+                .iter()
+                .zip(&b)
+                .map(|(p, q)| (p - t * q).powi(2))
+                .sum::<f32>()
+                .sqrt();
+            let excess_dark = ((1.0 - t) - SHADOW_DARKENING_ALLOWANCE).max(0.0) * bb.sqrt();
+            ((hue_dev * hue_dev + excess_dark * excess_dark).sqrt(), full)
         })
-        .collect();
+        .unzip();
 
     // Noise floor from the border (same band as the fit).
     let band = ((w.min(h) as f32 * 0.03).round() as usize).clamp(1, 64);
@@ -390,7 +417,8 @@ pub fn compute_matte(
     flood(&mut mask, &mut queue, wu, hu, |i| dist[i] > t_lo);
 
     remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
-    fill_holes(&mut mask, &dist, wu, hu, t_lo, n);
+    close_gaps(&mut mask, wu, hu, CLOSING_RADIUS_PX);
+    fill_holes(&mut mask, &dist_full, wu, hu, t_lo, n);
     apply_strokes(&mut mask, strokes, wu, hu);
 
     // Soft alpha at the boundary by solving the mixing equation.
@@ -439,6 +467,26 @@ fn flood(
                 queue.push_back(j);
             }
         }
+    }
+}
+
+/// Gaps this wide (px, at the working resolution) in a product outline are bridged before
+/// holes are looked for, so faint glass walls still enclose their body.
+const CLOSING_RADIUS_PX: usize = 2;
+
+/// Morphological closing (dilate then erode) with a square of radius `r`.
+fn close_gaps(mask: &mut [bool], w: usize, h: usize, r: usize) {
+    if r == 0 {
+        return;
+    }
+    let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
+    let dilated: Vec<f32> = box_blur_f32(&m, w, h, r)
+        .into_iter()
+        .map(|v| if v > 1e-4 { 1.0 } else { 0.0 })
+        .collect();
+    let eroded = box_blur_f32(&dilated, w, h, r);
+    for (o, v) in mask.iter_mut().zip(eroded) {
+        *o = v > 1.0 - 1e-4;
     }
 }
 
@@ -608,6 +656,7 @@ fn soften_and_decontaminate(
     // Boundary band: pixels within 2 px (Chebyshev) of a mask change.
     let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
     let near = box_blur_f32(&m, w, h, 2);
+    let near1 = box_blur_f32(&m, w, h, 1);
     let in_band = |i: usize| near[i] > 0.0 && near[i] < 1.0;
     // Confident product pixels: at least 2 px inside the mask, so the smoothed detection's
     // slightly wide boundary never lends mixed edge colours to the product estimate.
@@ -681,7 +730,15 @@ fn soften_and_decontaminate(
             let solved = proj.clamp(0.0, 1.0);
             // Inside the mask a pixel at least as far from the backdrop as its product colour
             // is fully product; outside, the solve can only add partial coverage.
-            if mask[i] { solved } else { solved.min(0.5) }
+            // (only direct neighbours of the mask can be partly covered: anything further out
+            // is backdrop or shadow).
+            if mask[i] {
+                solved
+            } else if near1[i] > 0.0 {
+                solved.min(0.5)
+            } else {
+                0.0
+            }
         } else {
             m[i]
         };
@@ -943,6 +1000,37 @@ mod tests {
         let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
         assert!(matte.alpha.get_pixel(55, 60)[0] > 200, "glass body dropped");
         assert!(matte.alpha.get_pixel(145, 60)[0] < 20, "loop interior kept");
+    }
+
+    #[test]
+    fn soft_floor_shadow_is_not_product() {
+        // A dark box standing on light grey paper with a soft shadow pool in front of it that
+        // darkens the paper by up to 35 % of its light (hue unchanged).
+        let (w, h) = (200u32, 160u32);
+        let truth: Vec<bool> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                (60..140).contains(&x) && (30..110).contains(&y)
+            })
+            .collect();
+        let img = RgbaImage::from_fn(w, h, |x, y| {
+            if truth[(y * w + x) as usize] {
+                return Rgba([70, 40, 110, 255]);
+            }
+            let dx = (x as f32 - 100.0) / 60.0;
+            let dy = (y as f32 - 112.0) / 14.0;
+            let shade = 0.35 * (-(dx * dx + dy * dy)).exp();
+            let lin = 0.88 * (1.0 - shade);
+            let v = (255.0 * lin.powf(1.0 / 2.2)) as u8;
+            Rgba([v, v, v.saturating_sub(2), 255])
+        });
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        let score = iou(&matte.alpha, &truth);
+        assert!(score > 0.95, "IoU {score}");
+        assert!(
+            matte.alpha.get_pixel(100, 118)[0] < 10,
+            "shadow kept as product"
+        );
     }
 
     #[test]

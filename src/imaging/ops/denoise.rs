@@ -5,6 +5,13 @@
 //! averages out. Patch distances for one offset are computed for a whole band of rows at once
 //! with separable running sums, so the cost per pixel is a few dozen flops per offset rather
 //! than a patch comparison; bands run in parallel.
+//!
+//! The noise level sets the filter. White sensor noise is measured directly (Immerkær's
+//! Laplacian-difference mask), but JPEG removes exactly the high frequencies that estimator
+//! looks at, while leaving blocky mid-frequency noise behind. So for JPEG-decoded input the
+//! quantisation step of the low DCT coefficients is recovered from the pixels (decoded
+//! coefficients cluster on multiples of the step), and the effective noise level is taken as a
+//! share of that step; the larger of the two estimates wins.
 
 use image::RgbaImage;
 use rayon::prelude::*;
@@ -18,6 +25,8 @@ pub struct Denoise {
     pub strength: f32,
     /// Noise standard deviation in 0–255 levels; `None` estimates it from the image.
     pub sigma_levels: Option<f32>,
+    /// Effective noise level per unit of detected JPEG quantisation step.
+    pub jpeg_sigma_per_step: f32,
     /// Search window radius.
     pub search_radius_px: u32,
     /// Patch radius (1 = 3×3 patches).
@@ -29,8 +38,9 @@ pub struct Denoise {
 impl Default for Denoise {
     fn default() -> Self {
         Self {
-            strength: 0.55,
+            strength: 0.66,
             sigma_levels: None,
+            jpeg_sigma_per_step: 0.45,
             search_radius_px: 3,
             patch_radius_px: 1,
             min_sigma_levels: 0.8,
@@ -71,6 +81,103 @@ pub fn estimate_noise_sigma(img: &RgbaImage) -> f32 {
     (sigmas[0] + sigmas[1] + sigmas[2]) / 3.0
 }
 
+/// The noise level denoise uses when none is given: the larger of the white-noise estimate
+/// and the JPEG-step estimate.
+pub fn effective_sigma(img: &RgbaImage, p: &Denoise) -> f32 {
+    let white = estimate_noise_sigma(img);
+    let jpeg = estimate_jpeg_step(img).map_or(0.0, |q| q * p.jpeg_sigma_per_step);
+    white.max(jpeg)
+}
+
+/// Low-frequency luma DCT coefficients whose quantisation step is probed: (row, column).
+const PROBE_COEFFS: [(usize, usize); 5] = [(0, 1), (1, 0), (1, 1), (0, 2), (2, 0)];
+
+/// Recovers the luma quantisation step of a JPEG-decoded image (8×8 grid at the origin), or
+/// `None` when the pixels show no quantisation (not a JPEG, or cropped off-grid). Decoded
+/// coefficients sit near multiples of their step; the largest step (2–40) under which most
+/// non-zero coefficients are near a multiple is taken, per probed coefficient, and the median
+/// across coefficients is returned.
+pub fn estimate_jpeg_step(img: &RgbaImage) -> Option<f32> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (bw, bh) = (w / 8, h / 8);
+    if bw == 0 || bh == 0 {
+        return None;
+    }
+    let step = ((bw * bh) / 20_000).max(1);
+    let basis: Vec<[[f32; 8]; 8]> = PROBE_COEFFS
+        .iter()
+        .map(|&(u, v)| {
+            let alpha = |k: usize| {
+                if k == 0 {
+                    (1.0f32 / 8.0).sqrt()
+                } else {
+                    (2.0f32 / 8.0).sqrt()
+                }
+            };
+            let mut b = [[0f32; 8]; 8];
+            for (y, row) in b.iter_mut().enumerate() {
+                for (x, val) in row.iter_mut().enumerate() {
+                    let cy = ((2 * y + 1) as f32 * u as f32 * std::f32::consts::PI / 16.0).cos();
+                    let cx = ((2 * x + 1) as f32 * v as f32 * std::f32::consts::PI / 16.0).cos();
+                    *val = alpha(u) * alpha(v) * cy * cx;
+                }
+            }
+            b
+        })
+        .collect();
+    let raw = img.as_raw();
+    let mut coeffs: Vec<Vec<f32>> = vec![Vec::new(); PROBE_COEFFS.len()];
+    for blk in (0..bw * bh).step_by(step) {
+        let (bx, by) = (blk % bw, blk / bw);
+        let mut block = [[0f32; 8]; 8];
+        for (y, row) in block.iter_mut().enumerate() {
+            for (x, val) in row.iter_mut().enumerate() {
+                let i = 4 * ((by * 8 + y) * w + bx * 8 + x);
+                // JPEG's own luma (BT.601).
+                *val = 0.299 * f32::from(raw[i])
+                    + 0.587 * f32::from(raw[i + 1])
+                    + 0.114 * f32::from(raw[i + 2]);
+            }
+        }
+        for (k, b) in basis.iter().enumerate() {
+            let mut c = 0.0;
+            for y in 0..8 {
+                for x in 0..8 {
+                    c += b[y][x] * block[y][x];
+                }
+            }
+            coeffs[k].push(c);
+        }
+    }
+    let mut steps: Vec<f32> = coeffs
+        .iter()
+        .map(|cs| {
+            let mut best = 0u32;
+            for q in 2..=40u32 {
+                let qf = q as f32;
+                let nonzero: Vec<f32> = cs.iter().copied().filter(|c| c.abs() > 0.5 * qf).collect();
+                if nonzero.len() < 50 {
+                    continue;
+                }
+                let near = nonzero
+                    .iter()
+                    .filter(|&&c| {
+                        let r = c / qf;
+                        (r - r.round()).abs() < 0.2
+                    })
+                    .count();
+                if near as f32 > 0.6 * nonzero.len() as f32 {
+                    best = q;
+                }
+            }
+            best as f32
+        })
+        .collect();
+    steps.sort_by(f32::total_cmp);
+    let median = steps[steps.len() / 2];
+    (median >= 2.0).then_some(median)
+}
+
 /// Weight table resolution: entries per unit of (distance − 2σ²)/h².
 const LUT_PER_UNIT: f32 = 64.0;
 const LUT_UNITS: f32 = 6.0;
@@ -78,7 +185,7 @@ const LUT_UNITS: f32 = 6.0;
 /// Denoises `img`; alpha is copied through. Returns the input unchanged (cloned) when the
 /// noise is below `min_sigma_levels`.
 pub fn denoise(img: &RgbaImage, p: &Denoise) -> RgbaImage {
-    let sigma = p.sigma_levels.unwrap_or_else(|| estimate_noise_sigma(img));
+    let sigma = p.sigma_levels.unwrap_or_else(|| effective_sigma(img, p));
     if sigma < p.min_sigma_levels || p.strength <= 0.0 || img.width() < 2 || img.height() < 2 {
         return img.clone();
     }
@@ -292,6 +399,39 @@ mod tests {
         let left = out.get_pixel(30, 30)[0];
         let right = out.get_pixel(33, 30)[0];
         assert!(right > left + 100, "{left} {right}");
+    }
+
+    fn jpeg_round_trip(img: &RgbaImage, quality: u8) -> RgbaImage {
+        let rgb = image::DynamicImage::ImageRgba8(img.clone()).into_rgb8();
+        let mut out = Vec::new();
+        image::ImageEncoder::write_image(
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality),
+            rgb.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+        image::load_from_memory(&out).unwrap().into_rgba8()
+    }
+
+    fn textured() -> RgbaImage {
+        RgbaImage::from_fn(256, 256, |x, y| {
+            let v = |c: u32| (((x * (7 + c) + y * 13 + (x * y) % 29) % 200) + 20) as u8;
+            Rgba([v(0), v(1), v(2), 255])
+        })
+    }
+
+    #[test]
+    fn jpeg_step_is_recovered() {
+        let img = textured();
+        assert_eq!(estimate_jpeg_step(&img), None);
+        // Standard luma table entries (0,1) (1,0) (1,1) (0,2) (2,0) are 11 12 12 10 14; quality
+        // 60 scales them by 0.8 (rounded): 9 10 10 8 11 → median 10.
+        let q60 = estimate_jpeg_step(&jpeg_round_trip(&img, 60)).unwrap();
+        assert!((9.0..=11.0).contains(&q60), "{q60}");
+        let q90 = estimate_jpeg_step(&jpeg_round_trip(&img, 90)).unwrap_or(0.0);
+        assert!(q90 <= 3.0, "{q90}");
     }
 
     #[test]

@@ -22,8 +22,10 @@ pub struct Levels {
     pub clip_dark_pct: f32,
     /// Share of pixels (percent) allowed to clip to white.
     pub clip_light_pct: f32,
-    /// An end counts as compressed when its point is more than this many levels from 0 / 255.
-    pub tolerance_levels: u8,
+    /// The dark end counts as compressed when the black point is above this level.
+    pub dark_tolerance_levels: u8,
+    /// The light end counts as compressed when the white point is below 255 minus this.
+    pub light_tolerance_levels: u8,
     /// Act only when both ends are compressed (a flat capture), not just one (a dim or pale
     /// scene).
     pub require_both_ends: bool,
@@ -38,7 +40,8 @@ impl Default for Levels {
         Self {
             clip_dark_pct: 0.05,
             clip_light_pct: 0.05,
-            tolerance_levels: 8,
+            dark_tolerance_levels: 8,
+            light_tolerance_levels: 12,
             require_both_ends: true,
             max_black_level: 40,
             min_white_level: 200,
@@ -124,9 +127,8 @@ pub fn points_from_histogram(hist: &[u64; 256], params: &Levels) -> LevelPoints 
             break;
         }
     }
-    let tol = usize::from(params.tolerance_levels);
-    let dark_off = black > tol;
-    let light_off = white < 255 - tol;
+    let dark_off = black > usize::from(params.dark_tolerance_levels);
+    let light_off = white < 255 - usize::from(params.light_tolerance_levels);
     let act = if params.require_both_ends {
         dark_off && light_off
     } else {

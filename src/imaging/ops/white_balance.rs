@@ -57,7 +57,7 @@ impl Default for WhiteBalance {
             method: WhiteBalanceMethod::Auto,
             strength: 1.0,
             min_cast: 0.01,
-            max_cast: 0.35,
+            max_cast: 0.4,
         }
     }
 }
@@ -287,6 +287,16 @@ pub fn apply_gains(img: &mut RgbaImage, gains: [f32; 3]) {
     });
 }
 
+/// Angle (degrees) between an illuminant estimate and neutral grey.
+pub fn cast_angle_deg(illuminant: [f32; 3]) -> f32 {
+    let norm = illuminant.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm <= 0.0 {
+        return 0.0;
+    }
+    let cos = illuminant.iter().sum::<f32>() / (norm * 3f32.sqrt());
+    cos.clamp(-1.0, 1.0).acos().to_degrees()
+}
+
 /// Estimates and removes the colour cast; returns the gains applied (all 1.0 when nothing was
 /// done).
 pub fn white_balance(img: &mut RgbaImage, params: &WhiteBalance) -> [f32; 3] {
@@ -296,10 +306,13 @@ pub fn white_balance(img: &mut RgbaImage, params: &WhiteBalance) -> [f32; 3] {
     let mut p = *params;
     if ill.source == IlluminantSource::GreyEdge && matches!(params.method, WhiteBalanceMethod::Auto)
     {
-        // Grey edge on a scene without a neutral backdrop is a guess: apply it partly and
-        // ignore small casts, which are as likely to be the scene's own colour.
-        p.strength *= AUTO_GREY_EDGE_STRENGTH;
-        p.min_cast = p.min_cast.max(AUTO_GREY_EDGE_MIN_CAST);
+        // Without a neutral backdrop, grey edge is a guess. Casts from real light sources are
+        // moderate; a much larger apparent cast is more likely the scene's own colour (a red
+        // close-up, a sunset), so the correction fades out as the estimate gets extreme.
+        let angle = cast_angle_deg(ill.rgb);
+        let fade = ((AUTO_FADE_END_DEG - angle) / (AUTO_FADE_END_DEG - AUTO_FADE_START_DEG))
+            .clamp(0.0, 1.0);
+        p.strength *= AUTO_GREY_EDGE_STRENGTH * fade;
     }
     let gains = gains_for(ill.rgb, &p);
     apply_gains(img, gains);
@@ -307,9 +320,11 @@ pub fn white_balance(img: &mut RgbaImage, params: &WhiteBalance) -> [f32; 3] {
 }
 
 /// Share of a grey-edge correction that Auto applies (log space).
-pub const AUTO_GREY_EDGE_STRENGTH: f32 = 0.6;
-/// Smallest grey-edge cast that Auto acts on.
-pub const AUTO_GREY_EDGE_MIN_CAST: f32 = 0.04;
+pub const AUTO_GREY_EDGE_STRENGTH: f32 = 0.85;
+/// Grey-edge casts up to this angle from neutral are corrected fully.
+pub const AUTO_FADE_START_DEG: f32 = 10.0;
+/// Grey-edge casts beyond this angle are taken as scene colour and left alone.
+pub const AUTO_FADE_END_DEG: f32 = 20.0;
 
 #[cfg(test)]
 mod tests {
@@ -340,7 +355,7 @@ mod tests {
 
     #[test]
     fn backdrop_cast_is_removed() {
-        let mut img = product_scene([1.0, 0.95, 0.8]);
+        let mut img = product_scene([1.0, 0.96, 0.88]);
         let gains = white_balance(&mut img, &WhiteBalance::default());
         assert!(gains[2] > gains[0], "{gains:?}");
         let bg = img.get_pixel(5, 5);
@@ -383,5 +398,40 @@ mod tests {
         assert!((r_over_b - 1.1 / 0.8).abs() < 0.03, "{ill:?}");
         let ge = estimate_illuminant(&img, WhiteBalanceMethod::GreyEdge).unwrap();
         assert!((ge.rgb[0] / ge.rgb[2] - 1.1 / 0.8).abs() < 0.1, "{ge:?}");
+    }
+}
+
+#[cfg(test)]
+mod fade_tests {
+    use super::*;
+    use image::Rgba;
+
+    fn textured(cast: [f32; 3]) -> RgbaImage {
+        RgbaImage::from_fn(96, 96, |x, y| {
+            let v = srgb_to_linear(40 + ((x * 29 + y * 17 + (x * y) % 23) % 180) as u8);
+            let enc = |g: f32| linear_to_srgb(v * g).round() as u8;
+            Rgba([enc(cast[0]), enc(cast[1]), enc(cast[2]), 255])
+        })
+    }
+
+    #[test]
+    fn moderate_cast_on_a_photo_is_corrected() {
+        let mut img = textured([1.09, 0.98, 0.84]);
+        let gains = white_balance(&mut img, &WhiteBalance::default());
+        assert!(gains[2] > 1.1 && gains[0] < 0.97, "{gains:?}");
+    }
+
+    #[test]
+    fn extreme_apparent_cast_is_taken_as_scene_colour() {
+        let img = textured([1.8, 0.7, 0.4]);
+        let mut out = img.clone();
+        assert_eq!(white_balance(&mut out, &WhiteBalance::default()), [1.0; 3]);
+        assert_eq!(out, img);
+    }
+
+    #[test]
+    fn angle_of_neutral_is_zero() {
+        assert!(cast_angle_deg([0.5, 0.5, 0.5]) < 1e-3);
+        assert!((cast_angle_deg([1.09, 0.98, 0.84]) - 6.0).abs() < 0.3);
     }
 }
