@@ -1,1 +1,3 @@
 //! Fraud analytics: ingest, graph build, ring detection, features, model and scoring. No egui here.
+
+pub mod ingest; // exports into the workspace: presets, mappings, rejects, labels
