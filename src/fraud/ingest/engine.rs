@@ -33,6 +33,8 @@ use crate::store::{Workspace, now_secs};
 
 /// `meta` key holding the `CREATE INDEX` statements a bulk load dropped (JSON array).
 const DEFERRED_INDEXES_KEY: &str = "ingest.deferred_indexes";
+/// Page cache while rebuilding indexes (KiB).
+const REBUILD_CACHE_KIB: u32 = 8000;
 /// Rows per message from the parser thread to the writer.
 const CHUNK_ROWS: usize = 8192;
 /// Messages in flight between the threads (bounds memory to a few chunks).
@@ -211,16 +213,44 @@ pub fn run(
     let conn = ws.conn_mut();
     // Ids come from the interner and rows this run inserted, so the per-row foreign key
     // lookups are redundant; they are switched off for the run and back on after it.
-    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA threads = 2;")?;
+    let t = tuning();
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{}; PRAGMA threads = 2; PRAGMA wal_autocheckpoint = {};",
+        t.cache_kib, t.autocheckpoint
+    ))?;
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
     let repaired = rebuild_deferred_indexes(conn);
-    let restored = conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;");
+    let restored = conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
+    );
     let mut summary = result?;
     repaired?;
     restored?;
     summary.workspace = ws_path;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Load tuning (temporary experiment knobs read from the environment).
+#[derive(Clone, Copy, Debug)]
+struct Tuning {
+    cache_kib: u32,
+    autocheckpoint: u32,
+    keep_ts: bool,
+}
+
+fn tuning() -> Tuning {
+    let get = |k: &str, d: u32| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    Tuning {
+        cache_kib: get("SIGHTLINE_INGEST_CACHE_KIB", 65536),
+        autocheckpoint: get("SIGHTLINE_INGEST_AUTOCKPT", 100_000),
+        keep_ts: get("SIGHTLINE_INGEST_KEEP_TS", 0) == 1,
+    }
 }
 
 /// Rebuilds transaction indexes a killed bulk load left dropped. Returns whether any were.
@@ -589,6 +619,7 @@ fn stream_file(
             counters,
             rejects,
             agg: FxHashMap::default(),
+            pending_labels: FxHashMap::default(),
             bulk,
             in_tx: false,
             batch_records: 0,
@@ -725,6 +756,8 @@ struct FileWriter<'a> {
     rejects: &'a mut RejectsWriter,
     /// account_entities uses seen in this batch: (account, entity) → (first, last, uses).
     agg: FxHashMap<(i64, i64), (Option<i64>, Option<i64>, i64)>,
+    /// Account labels seen in this batch: account → any fraud.
+    pending_labels: FxHashMap<i64, bool>,
     bulk: bool,
     in_tx: bool,
     batch_records: u64,
@@ -733,14 +766,9 @@ struct FileWriter<'a> {
 /// The transaction columns a file fills: only those are bound, the rest take their defaults
 /// (fewer bound columns is measurably faster on million-row files).
 fn tx_columns(c: &Compiled) -> Vec<Field> {
-    let mut cols = vec![
-        Field::TxId,
-        Field::Timestamp,
-        Field::SrcAccount,
-        Field::Amount,
-        Field::Currency,
-    ];
+    let mut cols = vec![Field::TxId, Field::Timestamp, Field::SrcAccount, Field::Amount];
     for f in [
+        Field::Currency,
         Field::DstAccount,
         Field::Merchant,
         Field::Channel,
@@ -758,7 +786,8 @@ fn tx_columns(c: &Compiled) -> Vec<Field> {
     cols
 }
 
-fn tx_insert_sql(cols: &[Field]) -> String {
+/// The insert for a file's columns; the load id and a file-wide currency are literals.
+fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
     let name = |f: &Field| match f {
         Field::TxId => "ext_id",
         Field::Timestamp => "ts",
@@ -776,10 +805,16 @@ fn tx_insert_sql(cols: &[Field]) -> String {
         Field::Card => "card_id",
         _ => "load_id",
     };
-    let names: Vec<&str> = cols.iter().map(name).collect();
-    let marks: Vec<String> = (1..=cols.len() + 1).map(|i| format!("?{i}")).collect();
+    let mut names: Vec<&str> = cols.iter().map(name).collect();
+    let mut marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    names.push("load_id");
+    marks.push(load_id.to_string());
+    if !cols.contains(&Field::Currency) {
+        names.push("currency");
+        marks.push(format!("'{}'", currency.replace('\'', "''")));
+    }
     format!(
-        "INSERT INTO transactions({}, load_id) VALUES ({}) ON CONFLICT(ext_id) DO NOTHING",
+        "INSERT INTO transactions({}) VALUES ({}) ON CONFLICT(ext_id) DO NOTHING",
         names.join(", "),
         marks.join(", ")
     )
@@ -851,13 +886,18 @@ impl FileWriter<'_> {
         };
         if self.compiled.role == FileRole::Transactions {
             let cols = tx_columns(self.compiled);
-            stmts.tx = Some((conn.prepare(&tx_insert_sql(&cols))?, cols));
+            let sql = tx_insert_sql(&cols, self.compiled.default_currency(), self.load_id);
+            stmts.tx = Some((conn.prepare(&sql)?, cols));
         }
         let mut last_record_no = self.counters.rows_committed;
+        let trace = std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some();
+        let (mut t_wait, mut t_write, mut t_commit) = (0.0f64, 0.0f64, 0.0f64);
         loop {
+            let t0 = Instant::now();
             let msg = receiver
                 .recv()
                 .map_err(|_| IngestError::Pipeline("the parser thread stopped".into()))?;
+            t_wait += t0.elapsed().as_secs_f64();
             match msg {
                 Msg::Failed(e) => return Err(e),
                 Msg::End { cancelled } => {
@@ -865,12 +905,21 @@ impl FileWriter<'_> {
                         self.commit(last_record_no, Some("cancelled"))?;
                         return Ok(StreamEnd::Cancelled);
                     }
+                    let t1 = Instant::now();
                     self.finish(last_record_no, ctx)?;
+                    if trace {
+                        eprintln!(
+                            "trace: wait {t_wait:.2} s, write {t_write:.2} s, commits {t_commit:.2} s, finish {:.2} s",
+                            t1.elapsed().as_secs_f64()
+                        );
+                    }
                     return Ok(StreamEnd::Complete);
                 }
                 Msg::Chunk(chunk) => {
+                    let t1 = Instant::now();
                     self.begin()?;
                     self.write_chunk(&mut stmts, chunk.new, chunk.rows)?;
+                    t_write += t1.elapsed().as_secs_f64();
                     for r in &chunk.rejects {
                         self.rejects.write(r.line, &r.reason, &r.original)?;
                     }
@@ -884,7 +933,9 @@ impl FileWriter<'_> {
                         return Ok(StreamEnd::Cancelled);
                     }
                     if self.batch_records >= ctx.opts.batch_rows as u64 {
+                        let t2 = Instant::now();
                         self.commit(last_record_no, None)?;
+                        t_commit += t2.elapsed().as_secs_f64();
                     }
                 }
             }
@@ -895,6 +946,7 @@ impl FileWriter<'_> {
         self.begin()?;
         if self.bulk {
             ctx.report(Phase::Indexing, self.counters, ctx.fp.size_bytes);
+            self.flush_agg()?;
             rebuild_in_tx(self.conn)?;
         }
         self.commit(last_record_no, Some("complete"))
@@ -1009,7 +1061,6 @@ impl FileWriter<'_> {
                 _ => {}
             }
         }
-        stmt.raw_bind_parameter(cols.len() + 1, self.load_id)?;
         let inserted = stmt.raw_execute()? > 0;
         if !inserted {
             self.counters.duplicates += 1;
@@ -1027,14 +1078,16 @@ impl FileWriter<'_> {
             if fraud {
                 st.tx_label.execute(params![tx_id, "fraud", self.load_id])?;
             }
+            // Account labels are applied once per account per batch ("fraud wins" does not
+            // depend on order), not once per row.
             let rule = self.compiled.label_rule;
             if rule != LabelRule::Destination {
-                self.labels.apply_data(self.conn, t.src, fraud, &self.source)?;
+                *self.pending_labels.entry(t.src).or_insert(false) |= fraud;
             }
             if rule != LabelRule::Source
                 && let Some(d) = t.dst
             {
-                self.labels.apply_data(self.conn, d, fraud, &self.source)?;
+                *self.pending_labels.entry(d).or_insert(false) |= fraud;
             }
         }
         Ok(())
@@ -1105,6 +1158,13 @@ impl FileWriter<'_> {
     }
 
     fn flush_agg(&mut self) -> Result<(), IngestError> {
+        if !self.pending_labels.is_empty() {
+            let mut pending: Vec<(i64, bool)> = self.pending_labels.drain().collect();
+            pending.sort_unstable();
+            for (account, fraud) in pending {
+                self.labels.apply_data(self.conn, account, fraud, &self.source)?;
+            }
+        }
         if self.agg.is_empty() {
             return Ok(());
         }
@@ -1140,9 +1200,13 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
         "SELECT name, sql FROM sqlite_master
          WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name",
     )?;
+    let keep_ts = tuning().keep_ts;
     let indexes: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<(String, String)>, _>>()?
+        .into_iter()
+        .filter(|(n, _)| !(keep_ts && (n == "transactions_by_ts" || n == "transactions_by_merchant")))
+        .collect();
     if indexes.is_empty() {
         return Ok(());
     }
@@ -1173,6 +1237,8 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     let sqls: Vec<String> = serde_json::from_str(&json).map_err(|e| {
         IngestError::Pipeline(format!("meta {DEFERRED_INDEXES_KEY} is not readable: {e}"))
     })?;
+    // SQLite's index sorter is faster with a small cache (its runs stay in the CPU caches).
+    conn.execute_batch(&format!("PRAGMA cache_size = -{REBUILD_CACHE_KIB}"))?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
             Some(rest) if !rest.starts_with("IF NOT EXISTS") => format!("CREATE INDEX IF NOT EXISTS {rest}"),
@@ -1181,6 +1247,7 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
         conn.execute_batch(&sql)?;
     }
     conn.execute("DELETE FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY])?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{}", tuning().cache_kib))?;
     Ok(true)
 }
 

@@ -199,6 +199,11 @@ impl Compiled {
         self.with_labels && self.cols.contains_key(&Field::Label)
     }
 
+    /// The currency of rows without a currency column.
+    pub fn default_currency(&self) -> &str {
+        &self.currency_default
+    }
+
     /// Whether rows of this file can fill `f` (mapped, or derived: merchants from a prefix,
     /// devices/IPs/cards from identity columns).
     pub fn fills(&self, f: Field) -> bool {
