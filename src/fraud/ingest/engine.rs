@@ -27,14 +27,14 @@ use super::labels::LabelState;
 use super::loads::{LoadRecord, latest_with_hash};
 use super::mapping::{EntityKind, FileRole, Field, LabelRule};
 use super::rejects::{RejectsWriter, rejects_path};
-use super::rows::{Compiled, Interner, NewKeys, Row, TxRow, reason_of};
+use super::rows::{Compiled, Interner, NewKeys, Row, Sym, TxRow, reason_of};
 use super::source::{Cells, Format, SourceLimits, hash_file, open, read_error};
 use crate::store::{Workspace, now_secs};
 
 /// `meta` key holding the `CREATE INDEX` statements a bulk load dropped (JSON array).
 const DEFERRED_INDEXES_KEY: &str = "ingest.deferred_indexes";
 /// Page cache while rebuilding indexes (KiB).
-const REBUILD_CACHE_KIB: u32 = 8000;
+const REBUILD_CACHE_KIB: u32 = 2000;
 /// Rows per message from the parser thread to the writer.
 const CHUNK_ROWS: usize = 8192;
 /// Messages in flight between the threads (bounds memory to a few chunks).
@@ -215,7 +215,7 @@ pub fn run(
     // lookups are redundant; they are switched off for the run and back on after it.
     let t = tuning();
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{}; PRAGMA threads = 2; PRAGMA wal_autocheckpoint = {};",
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = {};",
         t.cache_kib, t.autocheckpoint
     ))?;
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
@@ -231,12 +231,21 @@ pub fn run(
     Ok(summary)
 }
 
+/// CPU time of the calling thread (Linux; 0 elsewhere), for the load trace.
+fn thread_cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()))
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
 /// Load tuning (temporary experiment knobs read from the environment).
 #[derive(Clone, Copy, Debug)]
 struct Tuning {
     cache_kib: u32,
     autocheckpoint: u32,
     keep_ts: bool,
+    threads: u32,
 }
 
 fn tuning() -> Tuning {
@@ -250,6 +259,7 @@ fn tuning() -> Tuning {
         cache_kib: get("SIGHTLINE_INGEST_CACHE_KIB", 65536),
         autocheckpoint: get("SIGHTLINE_INGEST_AUTOCKPT", 100_000),
         keep_ts: get("SIGHTLINE_INGEST_KEEP_TS", 0) == 1,
+        threads: get("SIGHTLINE_INGEST_THREADS", 0),
     }
 }
 
@@ -582,6 +592,7 @@ fn stream_file(
     let bytes_read = opened.bytes_read.clone();
     let skip = counters.rows_committed;
     let file_key = hash[..16].to_string();
+    interner.reset_symbols();
     let (sender, receiver) = sync_channel::<Msg>(CHANNEL_CHUNKS);
     let first_json = opened.first_json_line.take();
     let path = fp.path.clone();
@@ -619,7 +630,8 @@ fn stream_file(
             counters,
             rejects,
             agg: FxHashMap::default(),
-            pending_labels: FxHashMap::default(),
+            pending_labels: PendingLabels::default(),
+            symbols: Vec::new(),
             bulk,
             in_tx: false,
             batch_records: 0,
@@ -738,6 +750,45 @@ fn parse_loop(job: ParseJob<'_>) {
     let _ = sender.send(Msg::End { cancelled: false });
 }
 
+/// Account labels seen in a batch: account → any fraud. Account ids are dense (the interner
+/// hands them out in order), so a flat array beats a hash map on the per-row path.
+#[derive(Debug, Default)]
+struct PendingLabels {
+    /// 0: not seen, 1: seen legit only, 2: seen fraud.
+    state: Vec<u8>,
+    touched: Vec<i64>,
+}
+
+impl PendingLabels {
+    fn note(&mut self, account: i64, fraud: bool) {
+        let Ok(i) = usize::try_from(account) else {
+            return;
+        };
+        if i >= self.state.len() {
+            self.state.resize((i + 1).next_power_of_two(), 0);
+        }
+        let v = &mut self.state[i];
+        if *v == 0 {
+            self.touched.push(account);
+        }
+        *v = (*v).max(if fraud { 2 } else { 1 });
+    }
+
+    /// The batch's labels in account order, clearing the set.
+    fn drain(&mut self) -> Vec<(i64, bool)> {
+        self.touched.sort_unstable();
+        let out = self
+            .touched
+            .iter()
+            .map(|a| (*a, self.state[*a as usize] == 2))
+            .collect();
+        for a in self.touched.drain(..) {
+            self.state[a as usize] = 0;
+        }
+        out
+    }
+}
+
 /// Prepared statements of one file's load.
 struct Stmts<'c> {
     account: Statement<'c>,
@@ -757,7 +808,9 @@ struct FileWriter<'a> {
     /// account_entities uses seen in this batch: (account, entity) → (first, last, uses).
     agg: FxHashMap<(i64, i64), (Option<i64>, Option<i64>, i64)>,
     /// Account labels seen in this batch: account → any fraud.
-    pending_labels: FxHashMap<i64, bool>,
+    pending_labels: PendingLabels,
+    /// This file's symbols by number (see [`Sym`]).
+    symbols: Vec<Box<str>>,
     bulk: bool,
     in_tx: bool,
     batch_records: u64,
@@ -891,6 +944,7 @@ impl FileWriter<'_> {
         }
         let mut last_record_no = self.counters.rows_committed;
         let trace = std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some();
+        let cpu0 = thread_cpu_secs();
         let (mut t_wait, mut t_write, mut t_commit) = (0.0f64, 0.0f64, 0.0f64);
         loop {
             let t0 = Instant::now();
@@ -906,11 +960,14 @@ impl FileWriter<'_> {
                         return Ok(StreamEnd::Cancelled);
                     }
                     let t1 = Instant::now();
+                    let cpu1 = thread_cpu_secs();
                     self.finish(last_record_no, ctx)?;
                     if trace {
                         eprintln!(
-                            "trace: wait {t_wait:.2} s, write {t_write:.2} s, commits {t_commit:.2} s, finish {:.2} s",
-                            t1.elapsed().as_secs_f64()
+                            "trace: wait {t_wait:.2} s, write {t_write:.2} s, commits {t_commit:.2} s, finish {:.2} s; writer cpu load {:.2} s, finish {:.2} s",
+                            t1.elapsed().as_secs_f64(),
+                            cpu1 - cpu0,
+                            thread_cpu_secs() - cpu1
                         );
                     }
                     return Ok(StreamEnd::Complete);
@@ -960,9 +1017,10 @@ impl FileWriter<'_> {
         for e in &new.entities {
             st.entity.execute(params![e.id, e.kind.as_str(), &*e.value])?;
         }
+        self.symbols.extend(new.symbols.iter().cloned());
         for row in rows {
             match row {
-                Row::Tx(t) => self.write_tx(st, t)?,
+                Row::Tx(t) => self.write_tx(st, &new, t)?,
                 Row::Account(a) => {
                     let mut changed = false;
                     if a.is_new {
@@ -1037,23 +1095,25 @@ impl FileWriter<'_> {
         }
     }
 
-    fn write_tx(&mut self, st: &mut Stmts<'_>, t: TxRow) -> Result<(), IngestError> {
+    fn write_tx(&mut self, st: &mut Stmts<'_>, new: &NewKeys, t: TxRow) -> Result<(), IngestError> {
         let Some((stmt, cols)) = st.tx.as_mut() else {
             return Err(IngestError::Pipeline("transaction statement missing".into()));
         };
+        let symbols = &self.symbols;
+        let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
         for (i, f) in cols.iter().enumerate() {
             let idx = i + 1;
             match f {
-                Field::TxId => stmt.raw_bind_parameter(idx, t.ext_id.as_str())?,
+                Field::TxId => stmt.raw_bind_parameter(idx, new.key(t.ext_id))?,
                 Field::Timestamp => stmt.raw_bind_parameter(idx, t.ts)?,
                 Field::SrcAccount => stmt.raw_bind_parameter(idx, t.src)?,
                 Field::DstAccount => stmt.raw_bind_parameter(idx, t.dst)?,
                 Field::Merchant => stmt.raw_bind_parameter(idx, t.merchant)?,
                 Field::Amount => stmt.raw_bind_parameter(idx, t.amount)?,
-                Field::Currency => stmt.raw_bind_parameter(idx, &*t.currency)?,
-                Field::Channel => stmt.raw_bind_parameter(idx, t.channel.as_deref())?,
+                Field::Currency => stmt.raw_bind_parameter(idx, sym(t.currency))?,
+                Field::Channel => stmt.raw_bind_parameter(idx, t.channel.map(sym))?,
                 Field::Status => stmt.raw_bind_parameter(idx, t.status)?,
-                Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.as_deref())?,
+                Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.map(sym))?,
                 Field::PromoCode => stmt.raw_bind_parameter(idx, t.promo.as_deref())?,
                 Field::Device => stmt.raw_bind_parameter(idx, t.device)?,
                 Field::Ip => stmt.raw_bind_parameter(idx, t.ip)?,
@@ -1067,7 +1127,6 @@ impl FileWriter<'_> {
             return Ok(());
         }
         self.counters.loaded += 1;
-        let tx_id = self.conn.last_insert_rowid();
         for e in [t.device, t.ip, t.card].into_iter().flatten().chain(t.other_entities) {
             let slot = self.agg.entry((t.src, e)).or_insert((None, None, 0));
             slot.0 = Some(slot.0.map_or(t.ts, |f| f.min(t.ts)));
@@ -1076,18 +1135,19 @@ impl FileWriter<'_> {
         }
         if let Some(fraud) = t.label {
             if fraud {
+                let tx_id = self.conn.last_insert_rowid();
                 st.tx_label.execute(params![tx_id, "fraud", self.load_id])?;
             }
             // Account labels are applied once per account per batch ("fraud wins" does not
             // depend on order), not once per row.
             let rule = self.compiled.label_rule;
             if rule != LabelRule::Destination {
-                *self.pending_labels.entry(t.src).or_insert(false) |= fraud;
+                self.pending_labels.note(t.src, fraud);
             }
             if rule != LabelRule::Source
                 && let Some(d) = t.dst
             {
-                *self.pending_labels.entry(d).or_insert(false) |= fraud;
+                self.pending_labels.note(d, fraud);
             }
         }
         Ok(())
@@ -1158,12 +1218,8 @@ impl FileWriter<'_> {
     }
 
     fn flush_agg(&mut self) -> Result<(), IngestError> {
-        if !self.pending_labels.is_empty() {
-            let mut pending: Vec<(i64, bool)> = self.pending_labels.drain().collect();
-            pending.sort_unstable();
-            for (account, fraud) in pending {
-                self.labels.apply_data(self.conn, account, fraud, &self.source)?;
-            }
+        for (account, fraud) in self.pending_labels.drain() {
+            self.labels.apply_data(self.conn, account, fraud, &self.source)?;
         }
         if self.agg.is_empty() {
             return Ok(());
@@ -1205,7 +1261,9 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<(String, String)>, _>>()?
         .into_iter()
-        .filter(|(n, _)| !(keep_ts && (n == "transactions_by_ts" || n == "transactions_by_merchant")))
+        // The partial merchant index costs nothing per row without a merchant, and rebuilding
+        // it would scan the whole table: it is maintained, not dropped.
+        .filter(|(n, _)| n != "transactions_by_merchant" && !(keep_ts && n == "transactions_by_ts"))
         .collect();
     if indexes.is_empty() {
         return Ok(());
@@ -1238,7 +1296,10 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
         IngestError::Pipeline(format!("meta {DEFERRED_INDEXES_KEY} is not readable: {e}"))
     })?;
     // SQLite's index sorter is faster with a small cache (its runs stay in the CPU caches).
-    conn.execute_batch(&format!("PRAGMA cache_size = -{REBUILD_CACHE_KIB}"))?;
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {}",
+        tuning().threads
+    ))?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
             Some(rest) if !rest.starts_with("IF NOT EXISTS") => format!("CREATE INDEX IF NOT EXISTS {rest}"),
