@@ -93,6 +93,16 @@ fn plural(kind: &str) -> String {
     }
 }
 
+/// `972052.03` → `972,052.03`.
+pub fn format_amount(amount: f64) -> String {
+    if !amount.is_finite() {
+        return amount.to_string();
+    }
+    let cents = (amount.abs() * 100.0).round() as i64;
+    let sign = if amount < 0.0 && cents > 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", group_thousands(cents / 100), cents % 100)
+}
+
 /// Unix seconds → `2026-03-01 14:05` (UTC).
 pub fn format_ts(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)
@@ -164,13 +174,13 @@ fn accounts_table_ui(
                             ui.monospace(&a.ext_id);
                         });
                         row.col(|ui| {
-                            ui.label(a.name.as_deref().unwrap_or("—"));
+                            ui.add(egui::Label::new(a.name.as_deref().unwrap_or("—")).truncate());
                         });
                         row.col(|ui| {
                             ui.label(group_thousands(a.sent_count));
                         });
                         row.col(|ui| {
-                            ui.label(format!("{:.2}", a.sent_total));
+                            ui.label(format_amount(a.sent_total));
                         });
                         row.col(|ui| {
                             ui.label(group_thousands(a.received_count));
@@ -259,7 +269,7 @@ fn transactions_table_ui(
                             ui.monospace(&t.dst);
                         });
                         row.col(|ui| {
-                            ui.label(format!("{:.2} {}", t.amount, t.currency));
+                            ui.label(format!("{} {}", format_amount(t.amount), t.currency));
                         });
                         row.col(|ui| {
                             ui.label(t.channel.as_deref().unwrap_or("—"));
@@ -281,4 +291,14 @@ fn transactions_table_ui(
             });
         });
     want_rows(paged, visible, Table::Transactions, cmds);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_are_grouped_with_two_decimals() {
+        assert_eq!(super::format_amount(972_052.031), "972,052.03");
+        assert_eq!(super::format_amount(0.5), "0.50");
+        assert_eq!(super::format_amount(-1234.5), "-1,234.50");
+    }
 }

@@ -528,7 +528,10 @@ impl Parsed<'_> {
             Parsed::Tx(t) => {
                 put(
                     "tx_id",
-                    Some(&c.tx_key(t.tx_id.as_deref(), "<file hash>", 0).replace(":0", ":<row>")),
+                    Some(
+                        &c.tx_key(t.tx_id.as_deref(), "<file hash>", 0)
+                            .replace(":0", ":<row>"),
+                    ),
                 );
                 put("timestamp", Some(&ts_text(t.ts)));
                 put("src_account", Some(&t.src));
@@ -702,7 +705,9 @@ pub struct NewKeys {
 impl NewKeys {
     /// The key text of a transaction row.
     pub fn key(&self, range: (u32, u32)) -> &str {
-        self.text.get(range.0 as usize..range.1 as usize).unwrap_or("")
+        self.text
+            .get(range.0 as usize..range.1 as usize)
+            .unwrap_or("")
     }
 }
 
