@@ -25,14 +25,21 @@ pub fn fraud_ui(
     ui.horizontal(|ui| {
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Accounts, "Accounts");
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Transactions, "Transactions");
+        ui.selectable_value(&mut input.fraud_tab, FraudTab::Loads, "Loads");
         ui.separator();
+        if ui.button("Import…").on_hover_text("Load transaction exports (Ctrl+I), or drop files on the window").clicked() {
+            cmds.push(Command::OpenImport(Vec::new()));
+        }
+        if input.fraud_tab == FraudTab::Loads {
+            return;
+        }
         let (filter, table, paged_total) = match input.fraud_tab {
             FraudTab::Accounts => (
                 &mut input.account_filter,
                 Table::Accounts,
                 ws.accounts.total,
             ),
-            FraudTab::Transactions => (
+            FraudTab::Transactions | FraudTab::Loads => (
                 &mut input.transaction_filter,
                 Table::Transactions,
                 ws.transactions.total,
@@ -57,6 +64,7 @@ pub fn fraud_ui(
     match input.fraud_tab {
         FraudTab::Accounts => accounts_table_ui(ui, &ws.accounts, cmds),
         FraudTab::Transactions => transactions_table_ui(ui, &ws.transactions, cmds),
+        FraudTab::Loads => loads_ui(ui, ws),
     }
 }
 
@@ -91,6 +99,33 @@ fn plural(kind: &str) -> String {
         "address" => "addresses".into(),
         other => format!("{other}s"),
     }
+}
+
+fn loads_ui(ui: &mut egui::Ui, ws: &OpenWorkspace) {
+    if ws.loads.is_empty() {
+        ui.weak("Nothing has been imported into this workspace yet. Use Import… or drop files here.");
+        return;
+    }
+    egui::ScrollArea::both().auto_shrink(false).show(ui, |ui| {
+        egui::Grid::new("loads_grid").striped(true).show(ui, |ui| {
+            for h in ["#", "File", "Preset", "Status", "Read", "Loaded", "Rejected", "Duplicates", "Started (UTC)"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for l in &ws.loads {
+                ui.label(l.id.to_string());
+                ui.add(egui::Label::new(&l.file_name).truncate()).on_hover_text(&l.file_hash);
+                ui.label(&l.preset);
+                ui.label(&l.status);
+                ui.label(group_thousands(l.rows_read));
+                ui.label(group_thousands(l.loaded));
+                ui.label(group_thousands(l.rejected));
+                ui.label(group_thousands(l.duplicates));
+                ui.label(format_ts(l.started_at));
+                ui.end_row();
+            }
+        });
+    });
 }
 
 /// `972052.03` → `972,052.03`.
