@@ -42,8 +42,14 @@ pub enum Command {
     SetTheme(ThemeChoice),
     SetUiScale(f32),
     SetWorkerThreads(usize),
-    SetFilter { table: Table, filter: String },
-    RequestPages { table: Table, pages: Vec<usize> },
+    SetFilter {
+        table: Table,
+        filter: String,
+    },
+    RequestPages {
+        table: Table,
+        pages: Vec<usize>,
+    },
     SetLibraryFilter(String),
     SelectAsset(Option<i64>),
     DismissToast(u64),

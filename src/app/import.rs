@@ -192,8 +192,8 @@ pub fn load_job<T>(
     no_labels: bool,
     ctx: &JobCtx<T>,
 ) -> Result<IngestSummary, JobFailure> {
-    let mut ws = Workspace::open(path, OpenMode::Existing)
-        .map_err(|e| JobFailure::Failed(e.to_string()))?;
+    let mut ws =
+        Workspace::open(path, OpenMode::Existing).map_err(|e| JobFailure::Failed(e.to_string()))?;
     let opts = IngestOptions {
         no_labels,
         ..IngestOptions::default()
@@ -234,9 +234,18 @@ pub fn is_data_file(path: &Path) -> bool {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    [".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".json", ".tsv", ".txt", ".gz"]
-        .iter()
-        .any(|ext| name.ends_with(ext))
+    [
+        ".csv",
+        ".csv.gz",
+        ".jsonl",
+        ".jsonl.gz",
+        ".json",
+        ".tsv",
+        ".txt",
+        ".gz",
+    ]
+    .iter()
+    .any(|ext| name.ends_with(ext))
 }
 
 #[cfg(test)]

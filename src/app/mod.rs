@@ -419,13 +419,21 @@ impl SightlineApp {
             JobOutput::ImportDone(summary) => {
                 let text = format!(
                     "Import {}: {} rows read, {} loaded, {} rejected, {} duplicates",
-                    if summary.cancelled { "cancelled" } else { "finished" },
+                    if summary.cancelled {
+                        "cancelled"
+                    } else {
+                        "finished"
+                    },
                     summary.rows_read,
                     summary.loaded,
                     summary.rejected,
                     summary.duplicates
                 );
-                let kind = if summary.cancelled { ToastKind::Info } else { ToastKind::Success };
+                let kind = if summary.cancelled {
+                    ToastKind::Info
+                } else {
+                    ToastKind::Success
+                };
                 self.toasts.push(kind, text);
                 if let Some(import) = &mut self.import {
                     import.stage = import::ImportStage::Done(summary);
@@ -468,8 +476,10 @@ impl SightlineApp {
             Command::SelectAsset(id) => self.input.selected_asset = id,
             Command::DismissToast(id) => self.toasts.dismiss(id),
             Command::FilesDropped(files) => {
-                let data: Vec<PathBuf> =
-                    files.into_iter().filter(|f| import::is_data_file(f)).collect();
+                let data: Vec<PathBuf> = files
+                    .into_iter()
+                    .filter(|f| import::is_data_file(f))
+                    .collect();
                 if !data.is_empty() {
                     self.settings.view = View::Fraud;
                     self.apply(Command::OpenImport(data));
@@ -477,13 +487,15 @@ impl SightlineApp {
             }
             Command::OpenImport(files) => {
                 if self.workspace.open().is_none() {
-                    self.toasts.push(ToastKind::Error, "Open a workspace before importing data");
+                    self.toasts
+                        .push(ToastKind::Error, "Open a workspace before importing data");
                     return;
                 }
                 if let Some(import) = &self.import
                     && matches!(import.stage, import::ImportStage::Loading { .. })
                 {
-                    self.toasts.push(ToastKind::Info, "An import is already running");
+                    self.toasts
+                        .push(ToastKind::Info, "An import is already running");
                     return;
                 }
                 let mut state = import::ImportState::new(Vec::new());
@@ -553,7 +565,9 @@ impl SightlineApp {
     }
 
     fn detect_import(&mut self) {
-        let Some(import) = &mut self.import else { return };
+        let Some(import) = &mut self.import else {
+            return;
+        };
         if import.files.is_empty() {
             import.stage = import::ImportStage::Empty;
             return;
@@ -566,16 +580,22 @@ impl SightlineApp {
             import.no_labels,
         );
         self.jobs.spawn_quiet(move |_| {
-            let result = import::detect_job(&files, &preset, mapping.as_ref(), no_labels)
-                .map(Box::new);
+            let result =
+                import::detect_job(&files, &preset, mapping.as_ref(), no_labels).map(Box::new);
             Ok(JobOutput::ImportDetected { files, result })
         });
     }
 
     fn start_import(&mut self) {
-        let Some(path) = self.workspace.open().map(|ws| ws.path.clone()) else { return };
-        let Some(import) = &mut self.import else { return };
-        let import::ImportStage::Planned(plan) = &import.stage else { return };
+        let Some(path) = self.workspace.open().map(|ws| ws.path.clone()) else {
+            return;
+        };
+        let Some(import) = &mut self.import else {
+            return;
+        };
+        let import::ImportStage::Planned(plan) = &import.stage else {
+            return;
+        };
         let plan = plan.clone();
         let no_labels = import.no_labels;
         let job = self.jobs.spawn(
@@ -585,7 +605,10 @@ impl SightlineApp {
                 Ok(JobOutput::ImportDone(Box::new(summary)))
             },
         );
-        import.stage = import::ImportStage::Loading { job, started: Instant::now() };
+        import.stage = import::ImportStage::Loading {
+            job,
+            started: Instant::now(),
+        };
     }
 
     /// Re-reads the workspace summary and tables after a change, keeping the view.

@@ -27,7 +27,11 @@ pub fn fraud_ui(
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Transactions, "Transactions");
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Loads, "Loads");
         ui.separator();
-        if ui.button("Import…").on_hover_text("Load transaction exports (Ctrl+I), or drop files on the window").clicked() {
+        if ui
+            .button("Import…")
+            .on_hover_text("Load transaction exports (Ctrl+I), or drop files on the window")
+            .clicked()
+        {
             cmds.push(Command::OpenImport(Vec::new()));
         }
         if input.fraud_tab == FraudTab::Loads {
@@ -103,18 +107,31 @@ fn plural(kind: &str) -> String {
 
 fn loads_ui(ui: &mut egui::Ui, ws: &OpenWorkspace) {
     if ws.loads.is_empty() {
-        ui.weak("Nothing has been imported into this workspace yet. Use Import… or drop files here.");
+        ui.weak(
+            "Nothing has been imported into this workspace yet. Use Import… or drop files here.",
+        );
         return;
     }
     egui::ScrollArea::both().auto_shrink(false).show(ui, |ui| {
         egui::Grid::new("loads_grid").striped(true).show(ui, |ui| {
-            for h in ["#", "File", "Preset", "Status", "Read", "Loaded", "Rejected", "Duplicates", "Started (UTC)"] {
+            for h in [
+                "#",
+                "File",
+                "Preset",
+                "Status",
+                "Read",
+                "Loaded",
+                "Rejected",
+                "Duplicates",
+                "Started (UTC)",
+            ] {
                 ui.strong(h);
             }
             ui.end_row();
             for l in &ws.loads {
                 ui.label(l.id.to_string());
-                ui.add(egui::Label::new(&l.file_name).truncate()).on_hover_text(&l.file_hash);
+                ui.add(egui::Label::new(&l.file_name).truncate())
+                    .on_hover_text(&l.file_hash);
                 ui.label(&l.preset);
                 ui.label(&l.status);
                 ui.label(group_thousands(l.rows_read));
