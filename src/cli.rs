@@ -24,6 +24,10 @@ pub struct Cli {
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
 
+    /// Open the GUI with the import dialog on these files.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub import: Vec<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -83,6 +87,7 @@ pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
                 workspace,
                 view: cli.view.map(View::from),
                 screenshot: cli.screenshot,
+                import: cli.import,
                 ephemeral: std::env::var_os("SIGHTLINE_EPHEMERAL").is_some(),
                 config_dir: std::env::var_os("SIGHTLINE_CONFIG_DIR").map(PathBuf::from),
             },

@@ -126,6 +126,7 @@ pub struct SightlineApp {
     pub dialogs: Dialogs,
     pub input: ViewInput,
     pub import: Option<import::ImportState>,
+    pending_import: Vec<PathBuf>,
     commands: Vec<Command>,
     persist: bool,
     screenshot: Option<ScreenshotPlan>,
@@ -168,6 +169,7 @@ impl SightlineApp {
             dialogs: Dialogs::default(),
             input: ViewInput::default(),
             import: None,
+            pending_import: launch.import.clone(),
             commands: Vec::new(),
             persist,
             screenshot: launch.screenshot.as_ref().map(|out| ScreenshotPlan {
@@ -318,6 +320,10 @@ impl SightlineApp {
                 self.workspace = WorkspaceState::Open(Box::new(ws));
                 self.refresh_counts();
                 self.request_thumbnails();
+                if !self.pending_import.is_empty() {
+                    let files = std::mem::take(&mut self.pending_import);
+                    self.apply(Command::OpenImport(files));
+                }
             }
             JobOutput::DemoBuilt(path) => {
                 self.toasts.push(

@@ -192,11 +192,26 @@ fn preview_grid_ui(
     i: usize,
     danger: egui::Color32,
 ) {
-    let fields: Vec<&String> = file
+    // Columns: every field any previewed row has, in first-seen order; a rejected row may lack
+    // the fields that failed to parse, so cells are looked up by field, not by position.
+    let mut fields: Vec<&str> = Vec::new();
+    let ok_rows: Vec<_> = file
         .preview
-        .first()
-        .map(|r| r.values.iter().map(|(k, _)| k).collect())
-        .unwrap_or_default();
+        .iter()
+        .filter(|r| r.problems.is_empty())
+        .collect();
+    let source = if ok_rows.is_empty() {
+        file.preview.iter().collect()
+    } else {
+        ok_rows
+    };
+    for row in source {
+        for (k, _) in &row.values {
+            if !fields.contains(&k.as_str()) {
+                fields.push(k);
+            }
+        }
+    }
     egui::ScrollArea::horizontal()
         .id_salt(("preview_scroll", i))
         .show(ui, |ui| {
@@ -205,19 +220,28 @@ fn preview_grid_ui(
                 .show(ui, |ui| {
                     ui.strong("line");
                     for f in &fields {
-                        ui.strong(f.as_str());
+                        ui.strong(*f);
                     }
                     ui.strong("problems");
                     ui.end_row();
                     for row in &file.preview {
                         ui.label(row.line.to_string());
-                        for (field, value) in &row.values {
+                        for field in &fields {
+                            let value = row
+                                .values
+                                .iter()
+                                .find(|(k, _)| k == field)
+                                .map(|(_, v)| v.as_str())
+                                .unwrap_or("");
                             let bad = row
                                 .problems
                                 .iter()
-                                .any(|p| p.field.map(|f| f.as_str()) == Some(field.as_str()));
+                                .any(|p| p.field.map(|f| f.as_str()) == Some(*field));
                             if bad {
-                                ui.colored_label(danger, value);
+                                ui.colored_label(
+                                    danger,
+                                    if value.is_empty() { "?" } else { value },
+                                );
                             } else {
                                 ui.label(value);
                             }
