@@ -184,13 +184,31 @@ impl TxGraph {
 
     /// The undirected money graph as CSR, weighted by `ln(1 + transactions)` so one chatty
     /// pair does not outweigh many counterparties.
+    /// Reciprocal pairs become one edge, so each neighbour appears once.
     pub fn money_undirected(&self, n: usize) -> Csr {
-        let edges: Vec<(u32, u32, f32)> = self
+        let mut keyed: Vec<(u32, u32, u32)> = self
             .money
             .pairs
             .iter()
-            .map(|p| (p.src, p.dst, (1.0 + p.count as f32).ln()))
+            .map(|p| (p.src.min(p.dst), p.src.max(p.dst), p.count))
             .collect();
+        keyed.par_sort_unstable();
+        let mut edges: Vec<(u32, u32, f32)> = Vec::with_capacity(keyed.len());
+        let mut last: Option<(u32, u32, u32)> = None;
+        for (a, b, c) in keyed {
+            match last.as_mut() {
+                Some(l) if l.0 == a && l.1 == b => l.2 += c,
+                _ => {
+                    if let Some(l) = last {
+                        edges.push((l.0, l.1, (1.0 + l.2 as f32).ln()));
+                    }
+                    last = Some((a, b, c));
+                }
+            }
+        }
+        if let Some(l) = last {
+            edges.push((l.0, l.1, (1.0 + l.2 as f32).ln()));
+        }
         Csr::from_edges(n, &edges, true)
     }
 
