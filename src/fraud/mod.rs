@@ -7,6 +7,7 @@ pub mod detect; // typology detectors and candidate rings
 pub mod features; // per-account features, label-derived ones per fold
 pub mod gbm; // histogram gradient-boosted trees
 pub mod graph; // pair-aggregated transaction graph and the petgraph view
+pub mod ingest; // exports into the workspace: presets, mappings, rejects, labels
 pub mod model; // grouped folds and evaluation metrics
 pub mod reasons; // evidence worded for analysts
 pub mod score; // the scoring run, its files and its SQLite copy
