@@ -82,6 +82,8 @@ pub struct ScoreOptions {
     pub gbm: GbmParams,
     /// Detector settings (its seed is derived from `seed`).
     pub detect: DetectOptions,
+    /// Keep the final feature matrix in the report (for analysis tools).
+    pub keep_features: bool,
 }
 
 impl Default for ScoreOptions {
@@ -102,6 +104,7 @@ impl Default for ScoreOptions {
                 ..Default::default()
             },
             detect: DetectOptions::default(),
+            keep_features: false,
         }
     }
 }
@@ -240,6 +243,8 @@ pub struct ScoreReport {
     pub metrics: Metrics,
     /// Wall-clock seconds per stage (not written to files, so output stays reproducible).
     pub timings_secs: Vec<(&'static str, f64)>,
+    /// The final model's feature matrix, when [`ScoreOptions::keep_features`] asked for it.
+    pub features: Option<FeatureMatrix>,
 }
 
 /// Reads the workspace and scores it.
@@ -365,8 +370,12 @@ pub fn score_dataset(
 
     let mut cv = None;
     let mut top_features = Vec::new();
+    let mut kept = None;
     let scores: Vec<f64> = match model {
-        ModelKind::Unsupervised => prep.unsupervised.clone(),
+        ModelKind::Unsupervised => {
+            kept = opts.keep_features.then(|| prep.structural.clone());
+            prep.unsupervised.clone()
+        }
         ModelKind::Supervised => {
             let t = Instant::now();
             let (c, cv_notes) = cross_validate(&prep, opts, cancel, progress)?;
@@ -379,8 +388,9 @@ pub fn score_dataset(
                 fraction: 0.85,
             });
             let t = Instant::now();
-            let (s, imp) = final_fit(&prep, opts)?;
+            let (s, imp, fm) = final_fit(&prep, opts)?;
             top_features = imp;
+            kept = opts.keep_features.then_some(fm);
             timings.push(("final_fit", t.elapsed().as_secs_f64()));
             s
         }
@@ -426,6 +436,7 @@ pub fn score_dataset(
         clusters,
         metrics,
         timings_secs: timings,
+        features: kept,
     })
 }
 
@@ -608,7 +619,10 @@ fn cross_validate(
     ))
 }
 
-fn final_fit(prep: &Prepared<'_>, opts: &ScoreOptions) -> Result<(Vec<f64>, Vec<(String, f64)>), ScoreError> {
+fn final_fit(
+    prep: &Prepared<'_>,
+    opts: &ScoreOptions,
+) -> Result<(Vec<f64>, Vec<(String, f64)>, FeatureMatrix), ScoreError> {
     let ds = prep.ds;
     let labelled: Vec<u32> = (0..ds.n_accounts() as u32)
         .filter(|&v| ds.labels[v as usize] != Label::Unknown)
@@ -633,7 +647,10 @@ fn final_fit(prep: &Prepared<'_>, opts: &ScoreOptions) -> Result<(Vec<f64>, Vec<
         .collect();
     imp.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     imp.truncate(15);
-    Ok((scores, imp))
+    let mut fm = prep.structural.clone();
+    fm.names.extend(lf.names);
+    fm.columns.extend(lf.columns);
+    Ok((scores, imp, fm))
 }
 
 fn clean(x: f64) -> f64 {
