@@ -152,6 +152,24 @@ struct Activity {
     promo_uses: f32,
     cards: f32,
     devices: f32,
+    out_min_amount: f32,
+    in_min_amount: f32,
+    out_median_amount: f32,
+    in_median_amount: f32,
+    out_amount_cv: f32,
+    in_amount_cv: f32,
+    out_distinct_amount_share: f32,
+}
+
+fn cv_of(v: &[f64]) -> f32 {
+    if v.len() < 2 {
+        return 0.0;
+    }
+    let mean = v.iter().sum::<f64>() / v.len() as f64;
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    ((v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt() / mean) as f32
 }
 
 /// Transaction indices per account (as payer or payee), in time order.
@@ -214,6 +232,8 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
     let mut devices = Vec::new();
     let mut last_in: Option<i64> = None;
     let mut dwell = Vec::new();
+    let mut out_amounts: Vec<f64> = Vec::new();
+    let mut in_amounts: Vec<f64> = Vec::new();
     for &t in events {
         let t = t as usize;
         let a = tx.amount[t];
@@ -257,6 +277,7 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
             } else {
                 out_tx += 1;
                 out_amt += a;
+                out_amounts.push(a);
                 if let Some(t_in) = last_in.take() {
                     dwell.push((ts - t_in) as f64 / HOUR_SECS as f64);
                 }
@@ -264,6 +285,7 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
         } else {
             in_tx += 1;
             in_amt += a;
+            in_amounts.push(a);
             if last_in.is_none() {
                 last_in = Some(ts);
             }
@@ -288,7 +310,22 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
         0.0
     };
     let n_ev = events.len().max(1) as f32;
+    let out_cv = cv_of(&out_amounts);
+    let in_cv = cv_of(&in_amounts);
+    let out_n = out_amounts.len();
+    let out_median = median(&mut out_amounts);
+    let in_median = median(&mut in_amounts);
+    let out_min = out_amounts.first().copied();
+    let in_min = in_amounts.first().copied();
+    out_amounts.dedup();
     Activity {
+        out_min_amount: out_min.map_or(-1.0, log1p),
+        in_min_amount: in_min.map_or(-1.0, log1p),
+        out_median_amount: if out_n > 0 { log1p(out_median) } else { -1.0 },
+        in_median_amount: if in_min.is_some() { log1p(in_median) } else { -1.0 },
+        out_amount_cv: out_cv,
+        in_amount_cv: in_cv,
+        out_distinct_amount_share: if out_n > 0 { out_amounts.len() as f32 / out_n as f32 } else { 1.0 },
         out_tx: log1p(f64::from(out_tx)),
         out_cp: log1p(g.money.out_pairs(v).len() as f64),
         out_amount: log1p(out_amt),
@@ -357,6 +394,89 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     col!("promo_uses", promo_uses);
     col!("cards", cards);
     col!("devices", devices);
+    col!("out_min_amount", out_min_amount);
+    col!("in_min_amount", in_min_amount);
+    col!("out_median_amount", out_median_amount);
+    col!("in_median_amount", in_median_amount);
+    col!("out_amount_cv", out_amount_cv);
+    col!("in_amount_cv", in_amount_cv);
+    col!("out_distinct_amount_share", out_distinct_amount_share);
+    // Repeated transfers on one pair within a day (structuring), per direction.
+    let money = &ctx.graph.money;
+    let pair_burst: Vec<u32> = (0..money.pairs.len())
+        .into_par_iter()
+        .map(|i| {
+            let times: Vec<i64> = money
+                .txs_of(i)
+                .iter()
+                .filter(|&&t| !ds.tx.declined[t as usize])
+                .map(|&t| ds.tx.ts_secs[t as usize])
+                .collect();
+            max_in_window(&times, DAY_SECS) as u32
+        })
+        .collect();
+    let mut out_burst = vec![0f32; n];
+    let mut in_burst = vec![0f32; n];
+    let mut out_burst_tx = vec![0f32; n];
+    let mut in_burst_tx = vec![0f32; n];
+    for (i, p) in money.pairs.iter().enumerate() {
+        let b = pair_burst[i] as f32;
+        out_burst[p.src as usize] = out_burst[p.src as usize].max(b);
+        in_burst[p.dst as usize] = in_burst[p.dst as usize].max(b);
+        if b >= 2.0 {
+            out_burst_tx[p.src as usize] += p.count as f32;
+            in_burst_tx[p.dst as usize] += p.count as f32;
+        }
+    }
+    let mean_tx_per_pair = |v: usize, out: bool| {
+        let (pairs, tx): (usize, u32) = if out {
+            let ps = money.out_pairs(v as u32);
+            (ps.len(), ps.iter().map(|p| p.count).sum())
+        } else {
+            let ids = money.in_pair_ids(v as u32);
+            (ids.len(), ids.iter().map(|&i| money.pairs[i as usize].count).sum())
+        };
+        if pairs == 0 { 0.0 } else { tx as f32 / pairs as f32 }
+    };
+    fm.push("out_tx_per_payee", (0..n).map(|v| mean_tx_per_pair(v, true)).collect());
+    fm.push("in_tx_per_payer", (0..n).map(|v| mean_tx_per_pair(v, false)).collect());
+    // Payers' and payees' profiles (the strongest of each).
+    let small: Vec<f32> = acts.iter().map(|a| a.small_share).collect();
+    let out_min: Vec<f32> = acts.iter().map(|a| a.out_min_amount).collect();
+    let out_cv: Vec<f32> = acts.iter().map(|a| a.out_amount_cv).collect();
+    let max1h: Vec<f32> = acts.iter().map(|a| a.max_1h).collect();
+    let side_max = |v: usize, payers: bool, col: &[f32]| -> f32 {
+        if payers {
+            money
+                .in_pair_ids(v as u32)
+                .iter()
+                .map(|&i| col[money.pairs[i as usize].src as usize])
+                .fold(0.0, f32::max)
+        } else {
+            money.out_pairs(v as u32).iter().map(|p| col[p.dst as usize]).fold(0.0, f32::max)
+        }
+    };
+    let side_min = |v: usize, payers: bool, col: &[f32]| -> f32 {
+        let it: Vec<f32> = if payers {
+            money.in_pair_ids(v as u32).iter().map(|&i| col[money.pairs[i as usize].src as usize]).collect()
+        } else {
+            money.out_pairs(v as u32).iter().map(|p| col[p.dst as usize]).collect()
+        };
+        it.into_iter().filter(|x| *x >= 0.0).fold(f32::MAX, f32::min).min(20.0)
+    };
+    fm.push("payer_max_out_pair_burst", (0..n).map(|v| side_max(v, true, &out_burst)).collect());
+    fm.push("payer_max_small_share", (0..n).map(|v| side_max(v, true, &small)).collect());
+    fm.push("payer_max_out_amount_cv", (0..n).map(|v| side_max(v, true, &out_cv)).collect());
+    fm.push("payer_max_tx_1h", (0..n).map(|v| side_max(v, true, &max1h)).collect());
+    fm.push("payer_min_out_min_amount", (0..n).map(|v| side_min(v, true, &out_min)).collect());
+    fm.push("payee_max_in_pair_burst", (0..n).map(|v| side_max(v, false, &in_burst)).collect());
+    fm.push("payee_max_small_share", (0..n).map(|v| side_max(v, false, &small)).collect());
+    fm.push("payee_max_out_amount_cv", (0..n).map(|v| side_max(v, false, &out_cv)).collect());
+    fm.push("payee_max_tx_1h", (0..n).map(|v| side_max(v, false, &max1h)).collect());
+    fm.push("out_pair_burst", out_burst);
+    fm.push("in_pair_burst", in_burst);
+    fm.push("out_burst_tx", out_burst_tx);
+    fm.push("in_burst_tx", in_burst_tx);
     fm.push(
         "self_transfers",
         ctx.graph.self_transfers.iter().map(|&c| log1p(f64::from(c))).collect(),
@@ -499,6 +619,53 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
     let nl: Vec<u32> = (0..n as u32)
         .map(|v| g.neighbors(v).iter().filter(|&&u| is_legit[u as usize]).count() as u32)
         .collect();
+    let money_pairs = &ctx.graph.money;
+    let fraud_payers: Vec<f32> = (0..n as u32)
+        .map(|v| money_pairs.in_pair_ids(v).iter().filter(|&&i| is_fraud[money_pairs.pairs[i as usize].src as usize]).count() as f32)
+        .collect();
+    let fraud_payees: Vec<f32> = (0..n as u32)
+        .map(|v| money_pairs.out_pairs(v).iter().filter(|p| is_fraud[p.dst as usize]).count() as f32)
+        .collect();
+    let legit_payers: Vec<f32> = (0..n as u32)
+        .map(|v| money_pairs.in_pair_ids(v).iter().filter(|&&i| is_legit[money_pairs.pairs[i as usize].src as usize]).count() as f32)
+        .collect();
+    let legit_payees: Vec<f32> = (0..n as u32)
+        .map(|v| money_pairs.out_pairs(v).iter().filter(|p| is_legit[p.dst as usize]).count() as f32)
+        .collect();
+    // Co-payers: others paying the same payees (fan-in rings); co-payees likewise (fan-out).
+    let copayer: Vec<f32> = (0..n as u32)
+        .map(|v| {
+            money_pairs
+                .out_pairs(v)
+                .iter()
+                .filter(|p| money_pairs.in_pair_ids(p.dst).len() <= TWO_HOP_MAX_DEGREE)
+                .map(|p| fraud_payers[p.dst as usize] - f32::from(u8::from(is_fraud[v as usize])))
+                .sum()
+        })
+        .collect();
+    let copayee: Vec<f32> = (0..n as u32)
+        .map(|v| {
+            money_pairs
+                .in_pair_ids(v)
+                .iter()
+                .map(|&i| money_pairs.pairs[i as usize].src)
+                .filter(|&u| money_pairs.out_pairs(u).len() <= TWO_HOP_MAX_DEGREE)
+                .map(|u| fraud_payees[u as usize] - f32::from(u8::from(is_fraud[v as usize])))
+                .sum()
+        })
+        .collect();
+    fm.push(
+        "fraud_payer_share",
+        (0..n).map(|v| fraud_payers[v] / (fraud_payers[v] + legit_payers[v] + 1.0)).collect(),
+    );
+    fm.push(
+        "fraud_payee_share",
+        (0..n).map(|v| fraud_payees[v] / (fraud_payees[v] + legit_payees[v] + 1.0)).collect(),
+    );
+    fm.push("fraud_payers", fraud_payers);
+    fm.push("fraud_payees", fraud_payees);
+    fm.push("fraud_copayers", copayer);
+    fm.push("fraud_copayees", copayee);
     fm.push("fraud_neighbours", nf.iter().map(|&x| x as f32).collect());
     fm.push("legit_neighbours", nl.iter().map(|&x| x as f32).collect());
     fm.push(

@@ -370,7 +370,7 @@ pub fn score_dataset(
 
     let mut cv = None;
     let mut top_features = Vec::new();
-    let mut kept = None;
+    let kept;
     let scores: Vec<f64> = match model {
         ModelKind::Unsupervised => {
             kept = opts.keep_features.then(|| prep.structural.clone());
