@@ -35,6 +35,7 @@ struct Args {
     reveal: f64,
     modes: Vec<bool>, // true = supervised
     dump: Option<PathBuf>,
+    generate: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -48,6 +49,7 @@ fn parse_args() -> anyhow::Result<Args> {
         reveal: 0.3,
         modes: vec![true, false],
         dump: None,
+        generate: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -66,12 +68,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "--reveal" => a.reveal = val()?.parse()?,
             "--supervised-only" => a.modes = vec![true],
             "--dump-features" => a.dump = Some(val()?.into()),
+            "--generate" => a.generate = Some(val()?),
             "--unsupervised-only" => a.modes = vec![false],
             other if other.starts_with("--") => bail!("unknown option {other}"),
             file => a.files.push(file.into()),
         }
     }
-    if a.files.is_empty() {
+    if a.files.is_empty() && a.generate.is_none() {
         bail!("usage: eval_rings [--name N] [--preset P] [--truth-nodes nodes.csv(.gz)] [--truth-rings rings.csv] [--seeds 1,2,3] [--reveal 0.3] FILES...");
     }
     Ok(a)
@@ -132,8 +135,26 @@ struct Row {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = parse_args()?;
+    let mut args = parse_args()?;
     let dir = tempfile::tempdir()?;
+    if let Some(which) = &args.generate {
+        use sightline::fixtures::transactions::{TxGenConfig, write_dir};
+        let cfg = match which.as_str() {
+            "demo" => TxGenConfig::demo(),
+            "benchmark" => TxGenConfig::benchmark(),
+            other => bail!("--generate {other}: use demo or benchmark"),
+        };
+        let data = std::env::var_os("EVAL_KEEP_FIXTURES").map_or_else(|| dir.path().join("fixtures"), PathBuf::from);
+        let t = Instant::now();
+        let s = write_dir(&cfg, &data, false)?;
+        eprintln!("generated {} accounts, {} transactions, {} rings in {:.1}s", s.accounts, s.transactions, s.rings, t.elapsed().as_secs_f64());
+        args.files = ["accounts.csv", "merchants.csv", "transactions.csv"].iter().map(|f| data.join(f)).collect();
+        args.truth_rings = Some(data.join("rings.csv"));
+        args.preset = "native".into();
+        if args.name == "dataset" {
+            args.name = format!("fixtures-{which}");
+        }
+    }
     let ws_path = dir.path().join("eval.sqlite");
     let mut ws = Workspace::open(&ws_path, OpenMode::CreateIfMissing)?;
     let t = Instant::now();
