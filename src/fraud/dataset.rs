@@ -95,6 +95,8 @@ pub struct Accounts {
     pub db_id: Vec<i64>,
     /// `accounts.ext_id` per index (what the user knows the account by).
     pub ext_id: Vec<String>,
+    /// `accounts.created_at` (Unix seconds) per index, when known.
+    pub created_at_secs: Vec<Option<i64>>,
 }
 
 /// Entities (devices, cards, IPs, merchants, ...) by dense index.
@@ -228,7 +230,7 @@ fn read_err(table: &'static str) -> impl Fn(rusqlite::Error) -> DatasetError {
 fn load_accounts(conn: &Connection, out: &mut Accounts) -> Result<HashMap<i64, u32>, DatasetError> {
     let err = read_err("accounts");
     let mut stmt = conn
-        .prepare("SELECT id, ext_id FROM accounts ORDER BY id")
+        .prepare("SELECT id, ext_id, created_at FROM accounts ORDER BY id")
         .map_err(&err)?;
     let mut rows = stmt.query([]).map_err(&err)?;
     let mut index = HashMap::new();
@@ -238,6 +240,7 @@ fn load_accounts(conn: &Connection, out: &mut Accounts) -> Result<HashMap<i64, u
         index.insert(id, out.db_id.len() as u32);
         out.db_id.push(id);
         out.ext_id.push(ext);
+        out.created_at_secs.push(row.get(2).map_err(&err)?);
     }
     Ok(index)
 }

@@ -159,6 +159,8 @@ struct Activity {
     out_amount_cv: f32,
     in_amount_cv: f32,
     out_distinct_amount_share: f32,
+    cash_out: f32,
+    first_activity_secs: Option<i64>,
 }
 
 fn cv_of(v: &[f64]) -> f32 {
@@ -233,6 +235,7 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
     let mut last_in: Option<i64> = None;
     let mut dwell = Vec::new();
     let mut out_amounts: Vec<f64> = Vec::new();
+    let mut cash_out = 0u32;
     let mut in_amounts: Vec<f64> = Vec::new();
     for &t in events {
         let t = t as usize;
@@ -265,14 +268,23 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
         if a > 0.0 && (a % 100.0).abs() < 1e-9 {
             round += 1;
         }
-        if (9_000.0..10_000.0).contains(&a) {
+        // Just under the usual reporting and review thresholds.
+        if (9_000.0..10_000.0).contains(&a) || (4_500.0..5_000.0).contains(&a) {
             near += 1;
         }
         if a <= 5.0 {
             small += 1;
         }
         if outgoing {
-            if tx.dst[t] == NONE {
+            if tx.dst[t] == NONE && tx.merchant[t] == NONE {
+                // A cash-out: money leaves the platform, which is what mules do.
+                cash_out += 1;
+                out_amt += a;
+                out_amounts.push(a);
+                if let Some(t_in) = last_in.take() {
+                    dwell.push((ts - t_in) as f64 / HOUR_SECS as f64);
+                }
+            } else if tx.dst[t] == NONE {
                 merchant_tx += 1;
             } else {
                 out_tx += 1;
@@ -325,6 +337,8 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
         in_median_amount: if in_min.is_some() { log1p(in_median) } else { -1.0 },
         out_amount_cv: out_cv,
         in_amount_cv: in_cv,
+        cash_out: log1p(f64::from(cash_out)),
+        first_activity_secs: times.first().copied(),
         out_distinct_amount_share: if out_n > 0 { out_amounts.len() as f32 / out_n as f32 } else { 1.0 },
         out_tx: log1p(f64::from(out_tx)),
         out_cp: log1p(g.money.out_pairs(v).len() as f64),
@@ -401,6 +415,34 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     col!("out_amount_cv", out_amount_cv);
     col!("in_amount_cv", in_amount_cv);
     col!("out_distinct_amount_share", out_distinct_amount_share);
+    col!("cash_out", cash_out);
+    // Account age at first activity, and how many accounts opened within a week of it share
+    // one of its identifiers (fabricated accounts come in batches).
+    let created = &ds.accounts.created_at_secs;
+    fm.push(
+        "age_at_first_tx_days",
+        (0..n)
+            .map(|v| match (created[v], acts[v].first_activity_secs) {
+                (Some(c), Some(f)) => ((f - c) as f64 / DAY_SECS as f64) as f32,
+                _ => -1.0,
+            })
+            .collect(),
+    );
+    let mut batch = vec![0f32; n];
+    for users in &ctx.entity_users {
+        if users.len() < 2 {
+            continue;
+        }
+        for &a in users {
+            let Some(ca) = created[a as usize] else { continue };
+            let k = users
+                .iter()
+                .filter(|&&b| b != a && created[b as usize].is_some_and(|cb| (cb - ca).abs() <= 7 * DAY_SECS))
+                .count() as f32;
+            batch[a as usize] = batch[a as usize].max(k);
+        }
+    }
+    fm.push("opened_with_sharers", batch);
     // Repeated transfers on one pair within a day (structuring), per direction.
     let money = &ctx.graph.money;
     let pair_burst: Vec<u32> = (0..money.pairs.len())

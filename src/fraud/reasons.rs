@@ -110,6 +110,17 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
                 names(ds, accounts)
             )
         }
+        Evidence::SimilarIdentifiers { entities, accounts } => {
+            let kind = entities.first().map_or("identifier", |&j| ds.entities.kind[j as usize].noun());
+            let values: Vec<&str> = entities.iter().take(4).map(|&j| ds.entities.value[j as usize].as_str()).collect();
+            let more = if entities.len() > 4 { format!(" and {} more", entities.len() - 4) } else { String::new() };
+            format!(
+                "{} accounts hold near-identical {kind}s {}{more} ({})",
+                accounts.len(),
+                values.join(", "),
+                names(ds, accounts)
+            )
+        }
         Evidence::Cycle { accounts, tx: hops } => {
             let mut path: Vec<&str> = accounts.iter().map(|&a| account(ds, a)).collect();
             path.push(account(ds, accounts[0]));
@@ -239,6 +250,7 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
 pub fn involves(ev: &Evidence, v: u32) -> bool {
     match ev {
         Evidence::SharedEntity { accounts, .. }
+        | Evidence::SimilarIdentifiers { accounts, .. }
         | Evidence::Cycle { accounts, .. }
         | Evidence::DenseBlock { accounts, .. }
         | Evidence::Community { accounts, .. } => accounts.contains(&v),

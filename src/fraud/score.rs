@@ -21,6 +21,9 @@ use super::graph::TxGraph;
 use super::model::{NO_FOLD, average_precision, calibration, grouped_folds, precision_at_k, roc_auc, Calibration};
 use super::reasons::{Reason, describe, involves, labelled_neighbour_reason, money};
 
+/// Candidate weights of the unsupervised score in the supervised blend.
+const BLEND_WEIGHTS: [f64; 5] = [0.1, 0.2, 0.3, 0.4, 0.5];
+
 /// Reasons kept per account or cluster.
 const TOP_REASONS: usize = 3;
 
@@ -199,6 +202,9 @@ pub struct CvMetrics {
     pub precision_at_k: Vec<PrecisionAtK>,
     /// Calibration of the out-of-fold probabilities.
     pub calibration: Option<Calibration>,
+    /// Weight of the unsupervised score in the blend, chosen on these folds (so the figures
+    /// above are slightly optimistic).
+    pub unsupervised_weight: f64,
 }
 
 /// Everything `metrics.json` holds.
@@ -389,6 +395,12 @@ pub fn score_dataset(
             });
             let t = Instant::now();
             let (s, imp, fm) = final_fit(&prep, opts)?;
+            let w = cv.as_ref().map_or(0.0, |c: &CvMetrics| c.unsupervised_weight);
+            let s: Vec<f64> = s
+                .iter()
+                .zip(&prep.unsupervised)
+                .map(|(p, u)| (1.0 - w) * p + w * u)
+                .collect();
             top_features = imp;
             kept = opts.keep_features.then_some(fm);
             timings.push(("final_fit", t.elapsed().as_secs_f64()));
@@ -596,8 +608,22 @@ fn cross_validate(
         oof.extend(test.iter().copied().zip(p));
     }
     oof.sort_by_key(|x| x.0);
-    let scores: Vec<f64> = oof.iter().map(|x| x.1).collect();
     let y: Vec<bool> = oof.iter().map(|x| ds.labels[x.0 as usize] == Label::Fraud).collect();
+    // The weight of the unsupervised score in the final blend: the one that ranks the
+    // out-of-fold accounts best (it carries typologies the labels have not shown yet).
+    let blend = |w: f64| -> Vec<f64> {
+        oof.iter()
+            .map(|&(v, p)| (1.0 - w) * p + w * prep.unsupervised[v as usize])
+            .collect()
+    };
+    let mut best = (0.0, average_precision(&blend(0.0), &y).unwrap_or(0.0));
+    for w in BLEND_WEIGHTS {
+        let ap = average_precision(&blend(w), &y).unwrap_or(0.0);
+        if ap > best.1 + 1e-9 {
+            best = (w, ap);
+        }
+    }
+    let scores = blend(best.0);
     let positives = y.iter().filter(|b| **b).count();
     let ks = [10usize, 50, 100, 500];
     Ok((
@@ -614,6 +640,7 @@ fn cross_validate(
                 .filter_map(|&k| precision_at_k(&scores, &y, k).map(|precision| PrecisionAtK { k, precision }))
                 .collect(),
             calibration: calibration(&scores, &y),
+            unsupervised_weight: best.0,
         },
         notes,
     ))
@@ -978,6 +1005,9 @@ pub fn evidence_transactions(ev: &Evidence) -> Vec<u32> {
             t.extend(&scatter.tx);
             t
         }
-        Evidence::SharedEntity { .. } | Evidence::DenseBlock { .. } | Evidence::Community { .. } => Vec::new(),
+        Evidence::SharedEntity { .. }
+        | Evidence::SimilarIdentifiers { .. }
+        | Evidence::DenseBlock { .. }
+        | Evidence::Community { .. } => Vec::new(),
     }
 }

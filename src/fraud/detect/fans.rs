@@ -27,6 +27,9 @@ pub struct FanHit {
     pub last_ts_secs: i64,
     /// Coefficient of variation of the amounts (low = structured, look-alike amounts).
     pub amount_cv: f64,
+    /// Share of the counterparties that also deal with the centre well outside the window
+    /// (payroll and rent recur with the same people; a mule episode does not).
+    pub recurring_share: f64,
 }
 
 /// Fan detector output.
@@ -55,7 +58,8 @@ impl Fans {
                 let k = h.counterparties.len() as f64;
                 let size_term = ((k - opts.min_fan as f64) / 10.0).clamp(0.0, 1.0);
                 let alike = (1.0 - h.amount_cv).clamp(0.0, 1.0);
-                let strength = 0.2 + 0.3 * alike * alike + 0.2 * size_term;
+                let one_off = 1.0 - h.recurring_share;
+                let strength = (0.15 + 0.25 * alike * alike + 0.2 * size_term) * (0.3 + 0.7 * one_off);
                 let evidence = match typology {
                     Typology::FanIn => Evidence::FanIn(h.clone()),
                     _ => Evidence::FanOut(h.clone()),
@@ -167,7 +171,17 @@ fn fan_of(ds: &Dataset, g: &TxGraph, v: u32, incoming: bool, opts: &DetectOption
     counterparties.sort_unstable();
     counterparties.dedup();
     let amounts: Vec<f64> = window.iter().map(|e| ds.tx.amount[e.1 as usize].max(0.0)).collect();
+    let (first, last) = (window[0].0, window[window.len() - 1].0);
+    let mut recurring: Vec<u32> = events
+        .iter()
+        .filter(|e| e.0 < first - opts.fan_window_secs || e.0 > last + opts.fan_window_secs)
+        .map(|e| e.2)
+        .filter(|c| counterparties.binary_search(c).is_ok())
+        .collect();
+    recurring.sort_unstable();
+    recurring.dedup();
     FanResult::Hit(FanHit {
+        recurring_share: recurring.len() as f64 / counterparties.len() as f64,
         center: v,
         counterparties,
         tx: window.iter().map(|e| e.1).collect(),

@@ -57,6 +57,7 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         ..Default::default()
     };
     let mut uf = UnionFind::new(n);
+    let mut comp_size = vec![1u32; n];
     let mut kinds: Vec<BTreeSet<u8>> = vec![BTreeSet::new(); n];
     let mut shared: Vec<u32> = Vec::new(); // entities that link accounts
     for (j, users) in by_entity.iter_mut().enumerate() {
@@ -79,13 +80,49 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         let span_days = ((hi - lo).max(0) as f64 / DAY_SECS) as f32;
         let k = users.len() as f32;
         for &(a, _) in users.iter() {
-            uf.union(users[0].0, a);
             kinds[a as usize].insert(ds.entities.kind[j] as u8);
             let s = &mut hits.signals;
             if k > s.max_sharing[a as usize] {
                 s.max_sharing[a as usize] = k;
                 s.span_days[a as usize] = span_days;
             }
+        }
+    }
+    // Rarest identifiers link first, and no link may grow a component past the cap, so a chain
+    // of households, offices and buildings cannot glue a city into one "ring".
+    let cap = opts.max_identity_component as u32;
+    let mut order = shared.clone();
+    order.sort_by_key(|&j| (by_entity[j as usize].len(), j));
+    let mut linked: Vec<u32> = Vec::new();
+    for &j in &order {
+        let users = &by_entity[j as usize];
+        let mut roots: Vec<u32> = users.iter().map(|u| uf.find(u.0)).collect();
+        roots.sort_unstable();
+        roots.dedup();
+        let total: u32 = roots.iter().map(|&r| comp_size[r as usize]).sum();
+        if total > cap {
+            continue;
+        }
+        for &r in &roots[1..] {
+            uf.union(roots[0], r);
+        }
+        comp_size[uf.find(roots[0]) as usize] = total;
+        linked.push(j);
+    }
+    let shared = linked;
+    // Near-identical identifiers: sequential numbers, e-mails differing only in digits.
+    let similar = similar_identifiers(ds, &by_entity, opts);
+    for group in &similar {
+        for w in group.1.windows(2) {
+            let (ra, rb) = (uf.find(w[0]), uf.find(w[1]));
+            if ra != rb && comp_size[ra as usize] + comp_size[rb as usize] <= cap {
+                let total = comp_size[ra as usize] + comp_size[rb as usize];
+                uf.union(ra, rb);
+                comp_size[uf.find(ra) as usize] = total;
+            }
+        }
+        for &a in &group.1 {
+            kinds[a as usize].insert(100 + ds.entities.kind[group.0[0] as usize] as u8);
         }
     }
     for (a, set) in kinds.iter().enumerate() {
@@ -101,6 +138,10 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         let first = by_entity[j as usize][0].0;
         comp_entities[comps.id[first as usize] as usize].push(j);
     }
+    let mut comp_similar: Vec<Vec<usize>> = vec![Vec::new(); comps.sizes.len()];
+    for (g, group) in similar.iter().enumerate() {
+        comp_similar[comps.id[group.1[0] as usize] as usize].push(g);
+    }
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); comps.sizes.len()];
     for v in 0..n {
         if comps.sizes[comps.id[v] as usize] >= 2 {
@@ -108,7 +149,7 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         }
     }
     for (c, ents) in comp_entities.iter_mut().enumerate() {
-        if ents.is_empty() {
+        if ents.is_empty() && comp_similar[c].is_empty() {
             continue;
         }
         ents.sort_by_key(|&j| (std::cmp::Reverse(by_entity[j as usize].len()), j));
@@ -131,8 +172,21 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
                 last_ts_secs: hi,
             });
         }
+        for &g in comp_similar[c].iter().take(2) {
+            evidence.push(Evidence::SimilarIdentifiers {
+                entities: similar[g].0.clone(),
+                accounts: similar[g].1.clone(),
+            });
+        }
+        let n_similar: usize = comp_similar[c].iter().map(|&g| similar[g].1.len()).max().unwrap_or(0);
         let size = members[c].len() as f64;
-        let top_share = by_entity[ents[0] as usize].len() as f64;
+        let top_share = ents.first().map_or(0, |&j| by_entity[j as usize].len()).max(n_similar) as f64;
+        if ents.is_empty() {
+            tightest_days = 0.0;
+        }
+        for &g in &comp_similar[c] {
+            kinds_here.insert(100 + ds.entities.kind[similar[g].0[0] as usize] as u8);
+        }
         let size_term = ((top_share - 2.0) / 5.0).clamp(0.0, 1.0);
         let tight_term = if tightest_days <= 3.0 {
             1.0
@@ -141,8 +195,15 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         };
         let kinds_term = ((kinds_here.len() as f64 - 1.0) / 2.0).clamp(0.0, 1.0);
         let many_links = ((ents.len() as f64 - 1.0) / size.max(1.0)).clamp(0.0, 1.0);
-        let strength =
-            (0.1 + 0.4 * size_term + 0.2 * tight_term * size_term + 0.2 * kinds_term + 0.1 * many_links).min(1.0);
+        // Sequential ids or patterned e-mails almost never happen by chance.
+        let similar_term = if n_similar >= 2 { 0.5 } else { 0.0 };
+        let strength = (0.1
+            + 0.4 * size_term
+            + 0.2 * tight_term * size_term
+            + 0.2 * kinds_term
+            + 0.1 * many_links
+            + similar_term)
+            .min(1.0);
         hits.candidates.push(Candidate {
             typology: Typology::SharedIdentity,
             members: std::mem::take(&mut members[c]),
@@ -151,4 +212,78 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         });
     }
     hits
+}
+
+/// Largest numeric gap that still counts as "sequential" for ids and phone numbers.
+const SEQUENTIAL_GAP: u64 = 3;
+
+/// Groups of accounts holding near-identical identifiers: (entities, accounts), both sorted by
+/// value/index. National ids and phone numbers are compared as digit strings turned into
+/// numbers (neighbours within [`SEQUENTIAL_GAP`]); e-mail addresses by their local part with
+/// digits and `+tags` removed, and only when the local part had digits (patterned addresses).
+fn similar_identifiers(ds: &Dataset, by_entity: &[Vec<(u32, i64)>], opts: &DetectOptions) -> Vec<(Vec<u32>, Vec<u32>)> {
+    use crate::fraud::dataset::EntityKind;
+    let mut out = Vec::new();
+    for kind in [EntityKind::NationalId, EntityKind::Phone] {
+        let mut keyed: Vec<(u64, u32)> = (0..ds.entities.db_id.len() as u32)
+            .filter(|&j| ds.entities.kind[j as usize] == kind && !by_entity[j as usize].is_empty())
+            .filter_map(|j| {
+                let digits: String = ds.entities.value[j as usize].chars().filter(|c| c.is_ascii_digit()).collect();
+                (digits.len() >= 6 && digits.len() <= 18).then(|| digits.parse::<u64>().ok()).flatten().map(|d| (d, j))
+            })
+            .collect();
+        keyed.sort_unstable();
+        let mut run: Vec<u32> = Vec::new();
+        let mut flush = |run: &mut Vec<u32>| {
+            if run.len() >= 2 && run.len() <= opts.max_accounts_per_identifier {
+                let mut accounts: Vec<u32> = run.iter().flat_map(|&j| by_entity[j as usize].iter().map(|u| u.0)).collect();
+                accounts.sort_unstable();
+                accounts.dedup();
+                if accounts.len() >= 2 {
+                    out.push((run.clone(), accounts));
+                }
+            }
+            run.clear();
+        };
+        for (i, &(d, j)) in keyed.iter().enumerate() {
+            if i > 0 && d - keyed[i - 1].0 > SEQUENTIAL_GAP {
+                flush(&mut run);
+            }
+            run.push(j);
+        }
+        flush(&mut run);
+    }
+    let mut stems: Vec<(String, u32)> = (0..ds.entities.db_id.len() as u32)
+        .filter(|&j| ds.entities.kind[j as usize] == EntityKind::Email && !by_entity[j as usize].is_empty())
+        .filter_map(|j| {
+            let v = ds.entities.value[j as usize].to_ascii_lowercase();
+            let (local, domain) = v.split_once('@')?;
+            let local = local.split('+').next().unwrap_or(local);
+            if !local.chars().any(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let stem: String = local.chars().filter(|c| !c.is_ascii_digit()).collect();
+            let stem = stem.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+            (stem.len() >= 3).then(|| (format!("{stem}@{domain}"), j))
+        })
+        .collect();
+    stems.sort();
+    let mut i = 0;
+    while i < stems.len() {
+        let mut k = i;
+        while k < stems.len() && stems[k].0 == stems[i].0 {
+            k += 1;
+        }
+        let ents: Vec<u32> = stems[i..k].iter().map(|x| x.1).collect();
+        if ents.len() >= 2 && ents.len() <= opts.max_accounts_per_identifier {
+            let mut accounts: Vec<u32> = ents.iter().flat_map(|&j| by_entity[j as usize].iter().map(|u| u.0)).collect();
+            accounts.sort_unstable();
+            accounts.dedup();
+            if accounts.len() >= 2 {
+                out.push((ents, accounts));
+            }
+        }
+        i = k;
+    }
+    out
 }

@@ -30,6 +30,8 @@ pub struct DetectOptions {
     /// An identifier used by more accounts than this is a hub (public Wi-Fi, shop kiosk) and
     /// links nobody.
     pub max_accounts_per_identifier: usize,
+    /// Largest shared-identity component: links that would grow one past this are skipped.
+    pub max_identity_component: usize,
     /// Longest directed cycle searched.
     pub max_cycle_len: usize,
     /// A cycle's transfers must follow each other in time within this span.
@@ -72,6 +74,7 @@ impl Default for DetectOptions {
     fn default() -> Self {
         Self {
             max_accounts_per_identifier: 25,
+            max_identity_component: 30,
             max_cycle_len: 6,
             cycle_window_secs: 30 * DAY_SECS,
             cycle_max_out_degree: 100,
@@ -79,7 +82,7 @@ impl Default for DetectOptions {
             cycle_steps_total: 20_000_000,
             max_cycles: 50_000,
             fan_window_secs: 7 * DAY_SECS,
-            min_fan: 5,
+            min_fan: 3,
             max_fan: 60,
             min_intermediates: 3,
             max_intermediate_out_degree: 20,
@@ -171,6 +174,14 @@ pub enum Evidence {
         first_ts_secs: i64,
         /// Latest first use.
         last_ts_secs: i64,
+    },
+    /// Accounts holding near-identical identifiers of one kind (sequential national ids or
+    /// phone numbers, e-mail addresses that differ only in digits).
+    SimilarIdentifiers {
+        /// Entity indices, in value order.
+        entities: Vec<u32>,
+        /// Accounts holding them (sorted).
+        accounts: Vec<u32>,
     },
     /// A time-ordered cycle of transfers.
     Cycle {
