@@ -558,6 +558,106 @@ pub fn cv_groups(prep: &Prepared<'_>) -> Vec<u32> {
     uf.components().id
 }
 
+/// Whether every fold leaves fraud and legit labels to train on and fraud to test.
+fn folds_usable(folds: &[u8], labels: &[Label], k: usize) -> bool {
+    let mut fraud = vec![0usize; k];
+    let mut total_fraud = 0usize;
+    let mut legit = vec![0usize; k];
+    let mut total_legit = 0usize;
+    for (f, l) in folds.iter().zip(labels) {
+        if *f == NO_FOLD {
+            continue;
+        }
+        match l {
+            Label::Fraud => {
+                fraud[*f as usize] += 1;
+                total_fraud += 1;
+            }
+            Label::Legit => {
+                legit[*f as usize] += 1;
+                total_legit += 1;
+            }
+            Label::Unknown => {}
+        }
+    }
+    let with_fraud = fraud.iter().filter(|&&c| c > 0).count();
+    with_fraud >= 2 && (0..k).all(|f| total_fraud - fraud[f] > 0 && total_legit - legit[f] > 0)
+}
+
+/// Folds grouped by the ring graph's components; when one component holds too much of the
+/// fraud for that, by shared-identifier components alone; failing that, stratified random
+/// folds (said so in the notes).
+fn choose_folds(prep: &Prepared<'_>, opts: &ScoreOptions) -> (Vec<u8>, String, Vec<String>) {
+    let ds = prep.ds;
+    let groups = cv_groups(prep);
+    let folds = grouped_folds(&groups, &ds.labels, opts.folds, opts.seed);
+    if folds_usable(&folds, &ds.labels, opts.folds) {
+        return (
+            folds,
+            "connected components of shared non-hub identifiers and primary candidate rings".into(),
+            Vec::new(),
+        );
+    }
+    let mut uf = UnionFind::new(ds.n_accounts());
+    for e in identity_links(prep) {
+        uf.union(e.0, e.1);
+    }
+    let groups = uf.components().id;
+    let folds = grouped_folds(&groups, &ds.labels, opts.folds, opts.seed);
+    let note = "one candidate ring held too many fraud labels to keep rings whole across folds".to_string();
+    if folds_usable(&folds, &ds.labels, opts.folds) {
+        return (folds, "connected components of shared non-hub identifiers".into(), vec![note]);
+    }
+    let singletons: Vec<u32> = (0..ds.n_accounts() as u32).collect();
+    let folds = grouped_folds(&singletons, &ds.labels, opts.folds, opts.seed);
+    (
+        folds,
+        "stratified random folds (components too uneven to group)".into(),
+        vec![note, "cross-validation fell back to ungrouped folds, so its figures are optimistic".into()],
+    )
+}
+
+/// Pairs of accounts sharing a non-hub identifier (each account linked to the identifier's
+/// first user).
+fn identity_links(prep: &Prepared<'_>) -> Vec<(u32, u32)> {
+    let ds = prep.ds;
+    let mut first_user: Vec<u32> = vec![u32::MAX; ds.entities.db_id.len()];
+    let mut out = Vec::new();
+    for e in &ds.identity {
+        if prep.det.hub_entities.binary_search(&e.entity).is_ok() {
+            continue;
+        }
+        let f = &mut first_user[e.entity as usize];
+        if *f == u32::MAX {
+            *f = e.account;
+        } else {
+            out.push((*f, e.account));
+        }
+    }
+    out
+}
+
+/// The cross-validation groups and folds `score_dataset` would use (for tests and tools).
+pub fn cv_fold_assignment(ds: &Dataset, opts: &ScoreOptions) -> (Vec<u32>, Vec<u8>) {
+    let graph = TxGraph::build(ds);
+    let money = graph.money_undirected(ds.n_accounts());
+    let Some(det) = detect_all(ds, &graph, &money, &opts.detect, &AtomicBool::new(false)) else {
+        return (Vec::new(), Vec::new());
+    };
+    let ctx = FeatureContext::new(ds, &graph, &det, &money);
+    let prep = Prepared {
+        ds,
+        graph: &graph,
+        det: &det,
+        ctx,
+        structural: FeatureMatrix::default(),
+        unsupervised: Vec::new(),
+    };
+    let groups = cv_groups(&prep);
+    let folds = grouped_folds(&groups, &ds.labels, opts.folds, opts.seed);
+    (groups, folds)
+}
+
 fn columns_of<'a>(a: &'a FeatureMatrix, b: &'a FeatureMatrix) -> Vec<&'a [f32]> {
     let mut c = a.slices();
     c.extend(b.slices());
@@ -571,10 +671,8 @@ fn cross_validate(
     progress: &dyn Fn(ScoreProgress),
 ) -> Result<(CvMetrics, Vec<String>), ScoreError> {
     let ds = prep.ds;
-    let groups = cv_groups(prep);
-    let folds = grouped_folds(&groups, &ds.labels, opts.folds, opts.seed);
+    let (folds, grouping, mut notes) = choose_folds(prep, opts);
     let mut oof: Vec<(u32, f64)> = Vec::new();
-    let mut notes = Vec::new();
     for f in 0..opts.folds as u8 {
         if cancel.load(Ordering::Relaxed) {
             return Err(ScoreError::Cancelled);
@@ -629,7 +727,7 @@ fn cross_validate(
     Ok((
         CvMetrics {
             folds: opts.folds,
-            grouping: "connected components of shared non-hub identifiers and primary candidate rings".into(),
+            grouping,
             evaluated: scores.len(),
             pr_auc: average_precision(&scores, &y),
             roc_auc: roc_auc(&scores, &y),

@@ -34,6 +34,12 @@ pub fn detect_card_bursts(ds: &Dataset, opts: &DetectOptions) -> Vec<Candidate> 
         }
     }
     let w = opts.burst_window_secs.max(1);
+    // A merchant's usual rate is measured over the whole data span, so a merchant whose only
+    // activity is the burst does not set its own baseline.
+    let data_span = match (tx.ts_secs.first(), tx.ts_secs.last()) {
+        (Some(a), Some(b)) => (b - a).max(w),
+        _ => w,
+    };
     let mut out = Vec::new();
     for j in 0..m {
         let events = &by_merchant[counts[j]..counts[j + 1]];
@@ -41,7 +47,7 @@ pub fn detect_card_bursts(ds: &Dataset, opts: &DetectOptions) -> Vec<Candidate> 
             continue;
         }
         let ts = |k: usize| tx.ts_secs[events[k] as usize];
-        let span = (ts(events.len() - 1) - ts(0)).max(w) as f64;
+        let span = data_span as f64;
         let expected = events.len() as f64 * w as f64 / span;
         let threshold = (opts.min_burst_attempts as f64).max(RATE_MULTIPLE * expected).ceil() as usize;
         let mut lo = 0usize;

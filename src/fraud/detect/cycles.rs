@@ -2,7 +2,8 @@
 //! search bounded in length, in time window, in the out-degree of the nodes it walks through
 //! and in steps per start node.
 //!
-//! Each cycle is reported once: from its smallest account, walking only through larger ones.
+//! The walk from each account follows transfers forward in time, so it finds the cycles whose
+//! money starts there; a cycle found from several accounts is reported once.
 
 use std::collections::HashSet;
 
@@ -69,8 +70,7 @@ impl Search<'_> {
                 }
                 continue;
             }
-            if w < self.start
-                || self.path.len() >= self.opts.max_cycle_len
+            if self.path.len() >= self.opts.max_cycle_len
                 || self.path.contains(&w)
                 || self.money.out_pairs(w).len() > self.opts.cycle_max_out_degree
             {
@@ -111,7 +111,7 @@ fn search_from(ds: &Dataset, money: &PairGraph, opts: &DetectOptions, s: u32) ->
     let hi = money.out_offsets[s as usize + 1] as usize;
     for i in lo..hi {
         let v = money.pairs[i].dst;
-        if v < s || money.out_pairs(v).len() > opts.cycle_max_out_degree {
+        if money.out_pairs(v).len() > opts.cycle_max_out_degree {
             continue;
         }
         let txs = money.txs_of(i);
@@ -130,7 +130,7 @@ fn search_from(ds: &Dataset, money: &PairGraph, opts: &DetectOptions, s: u32) ->
             search.tx.pop();
         }
     }
-    let exhausted = search.steps >= opts.cycle_steps_per_start;
+    let exhausted = search.steps >= opts.cycle_steps_per_start || search.found.len() >= MAX_CYCLES_PER_START;
     (search.found, exhausted)
 }
 
@@ -145,12 +145,19 @@ pub fn detect_cycles(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> CycleHi
     let exhausted = per_start.iter().filter(|(_, e)| *e).count();
     if exhausted > 0 {
         hits.notes.push(format!(
-            "cycle search hit its step bound ({} steps) at {exhausted} start accounts",
+            "cycle search hit its step bound ({} steps) or {MAX_CYCLES_PER_START} cycles at {exhausted} start accounts",
             opts.cycle_steps_per_start
         ));
     }
+    let mut reported: HashSet<Vec<u32>> = HashSet::new();
     'outer: for (cycles, _) in per_start {
         for (path, tx) in cycles {
+            let lo = path.iter().enumerate().min_by_key(|x| x.1).map_or(0, |x| x.0);
+            let mut key = path[lo..].to_vec();
+            key.extend(&path[..lo]);
+            if !reported.insert(key) {
+                continue;
+            }
             if hits.candidates.len() >= opts.max_cycles {
                 hits.notes.push(format!("cycle search stopped at {} cycles", opts.max_cycles));
                 break 'outer;
