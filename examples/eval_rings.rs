@@ -240,6 +240,7 @@ fn main() -> anyhow::Result<()> {
             let secs = t.elapsed().as_secs_f64();
             if let (Some(dir), Some(fm)) = (&args.dump, &report.features) {
                 std::fs::create_dir_all(dir)?;
+                report.write_dir(&dir.join(format!("{}-{}-{seed}", args.name, if supervised { "sup" } else { "unsup" })))?;
                 let path = dir.join(format!("{}-{}-{seed}.csv", args.name, if supervised { "sup" } else { "unsup" }));
                 let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
                 write!(f, "account_id,truth,revealed,score")?;

@@ -214,7 +214,7 @@ fn check_evidence(conn: &Connection, report: &ScoreReport, ev: &Evidence, ds: &s
             assert_eq!(users, named, "accounts sharing entity {entity_db}");
             let lo = rows.iter().map(|r| r.1).min().expect("rows");
             let hi = rows.iter().map(|r| r.1).max().expect("rows");
-            assert_eq!((lo, hi), (*first_ts_secs, *last_ts_secs));
+            assert_eq!((Some(lo), Some(hi)), (*first_ts_secs, *last_ts_secs));
         }
         Evidence::Cycle { accounts, tx } => {
             let mut prev_ts = i64::MIN;

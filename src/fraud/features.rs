@@ -541,11 +541,15 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
         ("max_identifier_sharing", &s.max_identifier_sharing),
         ("shared_identifier_kinds", &s.shared_identifier_kinds),
         ("hub_identifiers", &s.hub_identifiers),
+        ("identity_strength", &s.identity_strength),
         ("sharing_span_days", &s.sharing_span_days),
         ("community_size", &s.community_size),
         ("community_internal_share", &s.community_internal_share),
     ] {
         fm.push(name, col.clone());
+    }
+    for (t, typ) in Typology::ALL.iter().enumerate() {
+        fm.push(&format!("hit_{}", typ.name()), s.hit_strength.iter().map(|h| h[t]).collect());
     }
     // Cluster memberships: strongest cluster per typology, and the best overall.
     let clusters = &ctx.det.clusters;

@@ -92,19 +92,18 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             first_ts_secs,
             last_ts_secs,
         } => {
-            let span = last_ts_secs - first_ts_secs;
-            let timing = if span < 60 {
-                format!("all first used at {}", when(*first_ts_secs))
-            } else {
-                format!(
-                    "first used within {} ({} to {})",
-                    duration(span),
-                    when(*first_ts_secs),
-                    when(*last_ts_secs)
-                )
+            let timing = match (first_ts_secs, last_ts_secs) {
+                (Some(first), Some(last)) if last - first < 60 => format!(", all first used at {}", when(*first)),
+                (Some(first), Some(last)) => format!(
+                    ", first used within {} ({} to {})",
+                    duration(last - first),
+                    when(*first),
+                    when(*last)
+                ),
+                _ => String::new(),
             };
             format!(
-                "{} accounts share {} ({}), {timing}",
+                "{} accounts share {} ({}){timing}",
                 accounts.len(),
                 entity(ds, *j),
                 names(ds, accounts)

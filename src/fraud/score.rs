@@ -477,11 +477,10 @@ const ANOMALY_COLUMNS: &[&str] = &[
     "dense_block_density",
 ];
 
-/// Noisy-OR of the detector hits holding each account, raised by how unusual the account's
-/// activity is (mean upper-half percentile over [`ANOMALY_COLUMNS`]).
+/// The strongest detector hit holding each account (weighted by typology), raised by how
+/// unusual the account's activity is (mean upper-half percentile over [`ANOMALY_COLUMNS`]).
 pub fn unsupervised_scores(ctx: &FeatureContext<'_>, fm: &FeatureMatrix) -> Vec<f64> {
     let n = ctx.ds.n_accounts();
-    let clusters = &ctx.det.clusters;
     let mut anomaly = vec![0f64; n];
     let mut used = 0usize;
     for name in ANOMALY_COLUMNS {
@@ -506,11 +505,21 @@ pub fn unsupervised_scores(ctx: &FeatureContext<'_>, fm: &FeatureMatrix) -> Vec<
     }
     (0..n)
         .map(|v| {
-            let keep = ctx.account_clusters[v].iter().fold(1.0, |acc, &c| {
-                let c = &clusters[c as usize];
-                acc * (1.0 - typology_weight(c.typology) * c.strength)
-            });
-            let det = 1.0 - keep;
+            // The strongest hit decides; a second, different strong hit adds a little. Many
+            // weak hits (a busy account) add nothing, unlike a noisy-OR. Hits count for the
+            // accounts they hold, not for everybody merged into the same cluster.
+            let mut best = 0.0f64;
+            let mut second = 0.0f64;
+            for (t, &strength) in Typology::ALL.iter().zip(&ctx.det.signals.hit_strength[v]) {
+                let s = typology_weight(*t) * f64::from(strength);
+                if s > best {
+                    second = best;
+                    best = s;
+                } else if s > second {
+                    second = s;
+                }
+            }
+            let det = (best + 0.25 * second).min(1.0);
             (1.0 - (1.0 - det) * (1.0 - 0.3 * anomaly[v])).clamp(0.0, 1.0)
         })
         .collect()

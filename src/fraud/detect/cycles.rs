@@ -186,5 +186,5 @@ fn cycle_strength(ds: &Dataset, tx: &[u32]) -> f64 {
     let last = ds.tx.ts_secs[tx[tx.len() - 1] as usize];
     let span_days = (last - first).max(0) as f64 / 86_400.0;
     let speed = (1.0 - span_days / 30.0).clamp(0.0, 1.0);
-    (0.3 + 0.35 * retention.powi(2) + 0.2 * speed + 0.05 * (tx.len() as f64 - 3.0).min(3.0) / 3.0).min(1.0)
+    (0.1 + 0.6 * retention.powi(2) * (0.5 + 0.5 * speed) + 0.1 * speed).min(1.0)
 }

@@ -6,9 +6,24 @@ use std::collections::BTreeSet;
 
 use super::{Candidate, DetectOptions, Evidence, Typology};
 use crate::fraud::csr::UnionFind;
-use crate::fraud::dataset::Dataset;
+use crate::fraud::dataset::{Dataset, EntityKind};
 
 const DAY_SECS: f64 = 86_400.0;
+/// First use not recorded (identifiers declared in an accounts file).
+const UNKNOWN_TIME: i64 = i64::MIN;
+
+/// Earliest and latest known first use among `users`, when at least two are known.
+fn known_span(users: &[(u32, i64)]) -> Option<(i64, i64)> {
+    let mut known = users.iter().map(|u| u.1).filter(|&t| t != UNKNOWN_TIME);
+    let first = known.next()?;
+    let (mut lo, mut hi, mut n) = (first, first, 1);
+    for t in known {
+        lo = lo.min(t);
+        hi = hi.max(t);
+        n += 1;
+    }
+    (n >= 2).then_some((lo, hi))
+}
 
 /// Per-account outputs of the identity detector.
 #[derive(Clone, Debug, Default)]
@@ -23,6 +38,8 @@ pub struct IdentitySignals {
     pub hubs_used: Vec<f32>,
     /// First-use span (days) of its most shared identifier.
     pub span_days: Vec<f32>,
+    /// Strength of its most telling shared identifier.
+    pub account_strength: Vec<f32>,
 }
 
 /// Identity detector output.
@@ -42,8 +59,18 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
     let m = ds.entities.db_id.len();
     // Group identity edges by entity.
     let mut by_entity: Vec<Vec<(u32, i64)>> = vec![Vec::new(); m];
+    // Each account's first transaction, and the start of the data.
+    let mut first_activity = vec![i64::MAX; n];
+    for i in 0..ds.tx.len() {
+        for a in [ds.tx.src[i], ds.tx.dst[i]] {
+            if a != crate::fraud::dataset::NONE && first_activity[a as usize] == i64::MAX {
+                first_activity[a as usize] = ds.tx.ts_secs[i];
+            }
+        }
+    }
+    let data_start = ds.tx.ts_secs.first().copied().unwrap_or(0);
     for e in &ds.identity {
-        let t = e.first_seen_secs.or(e.last_seen_secs).unwrap_or(0);
+        let t = e.first_seen_secs.or(e.last_seen_secs).unwrap_or(UNKNOWN_TIME);
         by_entity[e.entity as usize].push((e.account, t));
     }
     let mut hits = IdentityHits {
@@ -53,6 +80,7 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
             shared_kinds: vec![0.0; n],
             hubs_used: vec![0.0; n],
             span_days: vec![0.0; n],
+            account_strength: vec![0.0; n],
         },
         ..Default::default()
     };
@@ -74,10 +102,8 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
             continue;
         }
         shared.push(j as u32);
-        let (lo, hi) = users
-            .iter()
-            .fold((i64::MAX, i64::MIN), |(lo, hi), u| (lo.min(u.1), hi.max(u.1)));
-        let span_days = ((hi - lo).max(0) as f64 / DAY_SECS) as f32;
+        // Unknown times say nothing about timing: count them as a wide span.
+        let span_days = known_span(users).map_or(365.0, |(lo, hi)| ((hi - lo).max(0) as f64 / DAY_SECS) as f32);
         let k = users.len() as f32;
         for &(a, _) in users.iter() {
             kinds[a as usize].insert(ds.entities.kind[j] as u8);
@@ -148,62 +174,72 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
             members[comps.id[v] as usize].push(v as u32);
         }
     }
+    // How telling each shared identifier is, and each account's strongest one.
+    let entity_strength: Vec<f64> = (0..m)
+        .map(|j| {
+            if by_entity[j].len() < 2 || by_entity[j].len() > opts.max_accounts_per_identifier {
+                0.0
+            } else {
+                identifier_strength(ds, j, &by_entity[j], &first_activity, data_start)
+            }
+        })
+        .collect();
+    let mut account_strength = vec![0f64; n];
+    for &j in &shared {
+        for &(a, _) in &by_entity[j as usize] {
+            account_strength[a as usize] = account_strength[a as usize].max(entity_strength[j as usize]);
+        }
+    }
+    for group in &similar {
+        let s = similar_strength(group.1.len());
+        for &a in &group.1 {
+            account_strength[a as usize] = account_strength[a as usize].max(s);
+        }
+    }
+    hits.signals.account_strength = account_strength.iter().map(|&x| x as f32).collect();
     for (c, ents) in comp_entities.iter_mut().enumerate() {
         if ents.is_empty() && comp_similar[c].is_empty() {
             continue;
         }
-        ents.sort_by_key(|&j| (std::cmp::Reverse(by_entity[j as usize].len()), j));
+        ents.sort_by(|&a, &b| {
+            entity_strength[b as usize]
+                .total_cmp(&entity_strength[a as usize])
+                .then(by_entity[b as usize].len().cmp(&by_entity[a as usize].len()))
+                .then(a.cmp(&b))
+        });
         let mut evidence = Vec::new();
-        let mut tightest_days = f64::MAX;
         let mut kinds_here = BTreeSet::new();
         for &j in ents.iter() {
             kinds_here.insert(ds.entities.kind[j as usize] as u8);
         }
+        let n_similar: usize = comp_similar[c].iter().map(|&g| similar[g].1.len()).max().unwrap_or(0);
+        if n_similar >= 2 {
+            for &g in comp_similar[c].iter().take(2) {
+                evidence.push(Evidence::SimilarIdentifiers {
+                    entities: similar[g].0.clone(),
+                    accounts: similar[g].1.clone(),
+                });
+            }
+        }
         for &j in ents.iter().take(3) {
             let users = &by_entity[j as usize];
-            let (lo, hi) = users
-                .iter()
-                .fold((i64::MAX, i64::MIN), |(lo, hi), u| (lo.min(u.1), hi.max(u.1)));
-            tightest_days = tightest_days.min((hi - lo).max(0) as f64 / DAY_SECS);
+            let span = known_span(users);
             evidence.push(Evidence::SharedEntity {
                 entity: j,
                 accounts: users.iter().map(|u| u.0).collect(),
-                first_ts_secs: lo,
-                last_ts_secs: hi,
+                first_ts_secs: span.map(|s| s.0),
+                last_ts_secs: span.map(|s| s.1),
             });
-        }
-        for &g in comp_similar[c].iter().take(2) {
-            evidence.push(Evidence::SimilarIdentifiers {
-                entities: similar[g].0.clone(),
-                accounts: similar[g].1.clone(),
-            });
-        }
-        let n_similar: usize = comp_similar[c].iter().map(|&g| similar[g].1.len()).max().unwrap_or(0);
-        let size = members[c].len() as f64;
-        let top_share = ents.first().map_or(0, |&j| by_entity[j as usize].len()).max(n_similar) as f64;
-        if ents.is_empty() {
-            tightest_days = 0.0;
         }
         for &g in &comp_similar[c] {
             kinds_here.insert(100 + ds.entities.kind[similar[g].0[0] as usize] as u8);
         }
-        let size_term = ((top_share - 2.0) / 5.0).clamp(0.0, 1.0);
-        let tight_term = if tightest_days <= 3.0 {
-            1.0
-        } else {
-            (1.0 - (tightest_days - 3.0) / 60.0).clamp(0.0, 1.0)
-        };
-        let kinds_term = ((kinds_here.len() as f64 - 1.0) / 2.0).clamp(0.0, 1.0);
-        let many_links = ((ents.len() as f64 - 1.0) / size.max(1.0)).clamp(0.0, 1.0);
-        // Sequential ids or patterned e-mails almost never happen by chance.
-        let similar_term = if n_similar >= 2 { 0.5 } else { 0.0 };
-        let strength = (0.1
-            + 0.4 * size_term
-            + 0.2 * tight_term * size_term
-            + 0.2 * kinds_term
-            + 0.1 * many_links
-            + similar_term)
-            .min(1.0);
+        let mut best = ents.iter().map(|&j| entity_strength[j as usize]).fold(0.0, f64::max);
+        if n_similar >= 2 {
+            best = best.max(similar_strength(n_similar));
+        }
+        let kinds_term = ((kinds_here.len() as f64 - 1.0) / 3.0).clamp(0.0, 1.0);
+        let strength = (0.85 * best + 0.15 * kinds_term).min(1.0);
         hits.candidates.push(Candidate {
             typology: Typology::SharedIdentity,
             members: std::mem::take(&mut members[c]),
@@ -222,7 +258,6 @@ const SEQUENTIAL_GAP: u64 = 3;
 /// numbers (neighbours within [`SEQUENTIAL_GAP`]); e-mail addresses by their local part with
 /// digits and `+tags` removed, and only when the local part had digits (patterned addresses).
 fn similar_identifiers(ds: &Dataset, by_entity: &[Vec<(u32, i64)>], opts: &DetectOptions) -> Vec<(Vec<u32>, Vec<u32>)> {
-    use crate::fraud::dataset::EntityKind;
     let mut out = Vec::new();
     for kind in [EntityKind::NationalId, EntityKind::Phone] {
         let mut keyed: Vec<(u64, u32)> = (0..ds.entities.db_id.len() as u32)
@@ -286,4 +321,48 @@ fn similar_identifiers(ds: &Dataset, by_entity: &[Vec<(u32, i64)>], opts: &Detec
         i = k;
     }
     out
+}
+
+/// Sequential ids or patterned e-mails almost never happen by chance.
+fn similar_strength(accounts: usize) -> f64 {
+    0.8 + 0.05 * (accounts as f64 - 2.0).clamp(0.0, 4.0)
+}
+
+/// How telling one shared identifier is: the rarer its kind is to share, the more accounts
+/// took it up freshly (after they were already active, or as new accounts), the closer
+/// together they did, and whether those accounts were opened in one batch.
+fn identifier_strength(ds: &Dataset, j: usize, users: &[(u32, i64)], first_activity: &[i64], data_start: i64) -> f64 {
+    let fresh: Vec<(u32, i64)> = users
+        .iter()
+        .copied()
+        .filter(|&(a, t)| {
+            t != UNKNOWN_TIME
+                && (t > first_activity[a as usize].saturating_add(3 * DAY_SECS as i64)
+                    || ds.accounts.created_at_secs[a as usize].is_some_and(|c| c >= data_start - 7 * DAY_SECS as i64))
+        })
+        .collect();
+    let k = fresh.len() as f64;
+    let kind_weight = match ds.entities.kind[j] {
+        EntityKind::Device | EntityKind::Card | EntityKind::NationalId => 1.0,
+        EntityKind::Phone | EntityKind::Email => 0.8,
+        EntityKind::Ip => 0.35,
+        EntityKind::Address | EntityKind::Merchant => 0.25,
+    };
+    let many = ((k - 2.0) / 4.0).clamp(0.0, 1.0);
+    let tight = match known_span(&fresh) {
+        Some((lo, hi)) => {
+            let span_days = (hi - lo).max(0) as f64 / DAY_SECS;
+            if span_days <= 3.0 { 1.0 } else { (1.0 - (span_days - 3.0) / 30.0).clamp(0.2, 1.0) }
+        }
+        None => 0.2,
+    };
+    let created: Vec<i64> = users
+        .iter()
+        .filter_map(|u| ds.accounts.created_at_secs[u.0 as usize])
+        .collect();
+    let batch = match (created.iter().min(), created.iter().max()) {
+        (Some(lo), Some(hi)) if created.len() >= 2 && (hi - lo) as f64 <= 7.0 * DAY_SECS => 1.0,
+        _ => 0.0,
+    };
+    (kind_weight * (0.15 + 0.85 * many) * (0.4 + 0.6 * tight) * if k >= 2.0 { 1.0 } else { 0.3 } + 0.2 * batch).min(1.0)
 }

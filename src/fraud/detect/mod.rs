@@ -170,10 +170,10 @@ pub enum Evidence {
         entity: u32,
         /// Accounts using it (sorted).
         accounts: Vec<u32>,
-        /// Earliest first use.
-        first_ts_secs: i64,
-        /// Latest first use.
-        last_ts_secs: i64,
+        /// Earliest first use, when recorded.
+        first_ts_secs: Option<i64>,
+        /// Latest first use, when recorded.
+        last_ts_secs: Option<i64>,
     },
     /// Accounts holding near-identical identifiers of one kind (sequential national ids or
     /// phone numbers, e-mail addresses that differ only in digits).
@@ -304,6 +304,10 @@ pub struct AccountSignals {
     pub shared_identifier_kinds: Vec<f32>,
     /// Hub identifiers it uses.
     pub hub_identifiers: Vec<f32>,
+    /// Strength of its own most telling shared identifier (not its component's).
+    pub identity_strength: Vec<f32>,
+    /// Strongest raw hit holding the account, per typology (in [`Typology::ALL`] order).
+    pub hit_strength: Vec<[f32; 9]>,
     /// Days between the first and last first-use of its most shared identifier.
     pub sharing_span_days: Vec<f32>,
     /// Size of its label-propagation community.
@@ -332,6 +336,8 @@ impl AccountSignals {
             max_identifier_sharing: z.clone(),
             shared_identifier_kinds: z.clone(),
             hub_identifiers: z.clone(),
+            identity_strength: z.clone(),
+            hit_strength: vec![[0.0; 9]; n],
             sharing_span_days: z.clone(),
             community_size: vec![1.0; n],
             community_internal_share: z,
@@ -400,6 +406,7 @@ pub fn detect_all(
     det.signals.max_identifier_sharing = ident.signals.max_sharing;
     det.signals.shared_identifier_kinds = ident.signals.shared_kinds;
     det.signals.hub_identifiers = ident.signals.hubs_used;
+    det.signals.identity_strength = ident.signals.account_strength;
     det.signals.sharing_span_days = ident.signals.span_days;
     det.hub_entities = ident.hubs;
     det.candidates.extend(ident.candidates);
@@ -496,6 +503,19 @@ pub fn detect_all(
     });
     det.candidates
         .dedup_by(|a, b| a.typology == b.typology && a.members == b.members);
+    for c in &det.candidates {
+        let t = Typology::ALL.iter().position(|x| *x == c.typology).unwrap_or(0);
+        for &m in &c.members {
+            let slot = &mut det.signals.hit_strength[m as usize][t];
+            *slot = slot.max(c.strength as f32);
+        }
+    }
+    for (v, s) in det.signals.identity_strength.iter().enumerate() {
+        // A shared-identity component counts for each member only as much as its own
+        // identifiers say.
+        let slot = &mut det.signals.hit_strength[v][0];
+        *slot = slot.min(*s);
+    }
     det.clusters = merge_candidates(&det.candidates, opts.max_cluster_size);
     Some(det)
 }
