@@ -194,10 +194,11 @@ pub fn csr_components(g: &Csr) -> Components {
 
 /// Asynchronous label propagation (Raghavan et al. 2007) on an undirected weighted graph.
 ///
-/// Nodes are visited in a seeded random order each sweep; a node takes the label with the most
-/// edge weight among its neighbours, keeping its own on a tie and otherwise breaking ties with
-/// the seeded generator. Stops when a sweep changes nothing or after `max_sweeps`. Returns dense
-/// community ids numbered by each community's smallest node.
+/// Nodes are visited in a seeded random order each sweep; a node takes a label carrying the
+/// most edge weight among its neighbours, ties broken by the seeded generator (not in favour of
+/// its own label, which freezes small fragments early). Stops once every node holds a dominant
+/// label, or after `max_sweeps`. Returns dense community ids numbered by each community's
+/// smallest node.
 pub fn label_propagation(g: &Csr, seed: u64, max_sweeps: usize) -> Vec<u32> {
     let n = g.n_nodes();
     let mut label: Vec<u32> = (0..n as u32).collect();
@@ -206,48 +207,48 @@ pub fn label_propagation(g: &Csr, seed: u64, max_sweeps: usize) -> Vec<u32> {
     let mut acc = vec![0f64; n];
     let mut touched: Vec<u32> = Vec::new();
     let mut best: Vec<u32> = Vec::new();
+    // Fills `best` with the dominant labels around `v`.
+    let mut dominant = |v: u32, label: &[u32], best: &mut Vec<u32>| {
+        touched.clear();
+        for (&t, &w) in g.neighbors(v).iter().zip(g.weights(v)) {
+            let l = label[t as usize];
+            if acc[l as usize] == 0.0 {
+                touched.push(l);
+            }
+            acc[l as usize] += f64::from(w.max(f32::MIN_POSITIVE));
+        }
+        let mut max_w = 0.0;
+        best.clear();
+        for &l in &touched {
+            let w = acc[l as usize];
+            if w > max_w {
+                max_w = w;
+                best.clear();
+                best.push(l);
+            } else if w == max_w {
+                best.push(l);
+            }
+        }
+        for &l in &touched {
+            acc[l as usize] = 0.0;
+        }
+        best.sort_unstable();
+    };
     for _ in 0..max_sweeps {
         order.shuffle(&mut rng);
-        let mut changed = 0usize;
         for &v in &order {
-            touched.clear();
-            for (&t, &w) in g.neighbors(v).iter().zip(g.weights(v)) {
-                let l = label[t as usize];
-                if acc[l as usize] == 0.0 {
-                    touched.push(l);
-                }
-                acc[l as usize] += f64::from(w.max(f32::MIN_POSITIVE));
+            dominant(v, &label, &mut best);
+            match best.len() {
+                0 => {}
+                1 => label[v as usize] = best[0],
+                k => label[v as usize] = best[rng.random_range(0..k)],
             }
-            let mut max_w = 0.0;
-            best.clear();
-            for &l in &touched {
-                let w = acc[l as usize];
-                if w > max_w {
-                    max_w = w;
-                    best.clear();
-                    best.push(l);
-                } else if w == max_w {
-                    best.push(l);
-                }
-            }
-            let own = label[v as usize];
-            let keep = best.contains(&own);
-            for &l in &touched {
-                acc[l as usize] = 0.0;
-            }
-            if keep || best.is_empty() {
-                continue;
-            }
-            let pick = if best.len() == 1 {
-                best[0]
-            } else {
-                best.sort_unstable(); // touched order depends on adjacency order only; sort to be explicit
-                best[rng.random_range(0..best.len())]
-            };
-            label[v as usize] = pick;
-            changed += 1;
         }
-        if changed == 0 {
+        let settled = order.iter().all(|&v| {
+            dominant(v, &label, &mut best);
+            best.is_empty() || best.binary_search(&label[v as usize]).is_ok()
+        });
+        if settled {
             break;
         }
     }

@@ -5,7 +5,8 @@
 //! kept in time order. Input is sanitised here once: non-finite amounts become zero, and the
 //! effective label of an account is its newest unrevoked label row (no row = unknown).
 
-use std::collections::HashMap;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
 
 use rusqlite::Connection;
 
@@ -198,6 +199,7 @@ impl Dataset {
     /// (foreign keys normally prevent them).
     pub fn load(conn: &Connection) -> Result<Self, DatasetError> {
         let mut ds = Dataset::default();
+        let t = std::time::Instant::now();
         let account_index = load_accounts(conn, &mut ds.accounts)?;
         if ds.accounts.db_id.len() >= NONE as usize {
             return Err(DatasetError::TooLarge {
@@ -206,7 +208,7 @@ impl Dataset {
             });
         }
         let entity_index = load_entities(conn, &mut ds.entities)?;
-        let mut promo_index: HashMap<String, u32> = HashMap::new();
+        let mut promo_index: HashMap<String, u32> = HashMap::default();
         load_transactions(
             conn,
             &account_index,
@@ -214,11 +216,14 @@ impl Dataset {
             &mut promo_index,
             &mut ds.tx,
         )?;
+        tracing::debug!(secs = t.elapsed().as_secs_f64(), "loaded accounts, entities, transactions");
+        let t = std::time::Instant::now();
         let mut promos: Vec<(u32, String)> = promo_index.into_iter().map(|(k, v)| (v, k)).collect();
         promos.sort_unstable();
         ds.promo_codes = promos.into_iter().map(|(_, k)| k).collect();
         ds.identity = load_identity(conn, &account_index, &entity_index, &ds)?;
         ds.labels = load_labels(conn, &account_index, ds.accounts.db_id.len())?;
+        tracing::debug!(secs = t.elapsed().as_secs_f64(), edges = ds.identity.len(), "loaded identity edges and labels");
         Ok(ds)
     }
 }
@@ -233,7 +238,7 @@ fn load_accounts(conn: &Connection, out: &mut Accounts) -> Result<HashMap<i64, u
         .prepare("SELECT id, ext_id, created_at FROM accounts ORDER BY id")
         .map_err(&err)?;
     let mut rows = stmt.query([]).map_err(&err)?;
-    let mut index = HashMap::new();
+    let mut index = HashMap::default();
     while let Some(row) = rows.next().map_err(&err)? {
         let id: i64 = row.get(0).map_err(&err)?;
         let ext: String = row.get(1).map_err(&err)?;
@@ -251,7 +256,7 @@ fn load_entities(conn: &Connection, out: &mut Entities) -> Result<HashMap<i64, u
         .prepare("SELECT id, kind, value FROM entities ORDER BY id")
         .map_err(&err)?;
     let mut rows = stmt.query([]).map_err(&err)?;
-    let mut index = HashMap::new();
+    let mut index = HashMap::default();
     while let Some(row) = rows.next().map_err(&err)? {
         let id: i64 = row.get(0).map_err(&err)?;
         let kind: String = row.get(1).map_err(&err)?;
@@ -279,12 +284,13 @@ fn load_transactions(
     out: &mut Transactions,
 ) -> Result<(), DatasetError> {
     let err = read_err("transactions");
-    // The ts index holds (ts, rowid), so this order needs no sort.
+    // Read in table order (sequential pages) and sort in memory: walking the ts index would
+    // look up every row in the table B-tree at random.
     let mut stmt = conn
         .prepare(
             "SELECT id, ts, src_account, dst_account, merchant_id, amount, status, promo_code,
                     device_id, ip_id, card_id
-             FROM transactions ORDER BY ts, id",
+             FROM transactions",
         )
         .map_err(&err)?;
     let mut rows = stmt.query([]).map_err(&err)?;
@@ -315,6 +321,24 @@ fn load_transactions(
         out.ip.push(lookup(entities, row.get(9).map_err(&err)?));
         out.card.push(lookup(entities, row.get(10).map_err(&err)?));
     }
+    let mut order: Vec<u32> = (0..out.db_id.len() as u32).collect();
+    order.par_sort_unstable_by_key(|&i| (out.ts_secs[i as usize], out.db_id[i as usize]));
+    if order.windows(2).any(|w| w[0] > w[1]) {
+        fn permute<T: Copy + Send + Sync>(v: &mut Vec<T>, order: &[u32]) {
+            *v = order.par_iter().map(|&i| v[i as usize]).collect();
+        }
+        permute(&mut out.db_id, &order);
+        permute(&mut out.ts_secs, &order);
+        permute(&mut out.src, &order);
+        permute(&mut out.dst, &order);
+        permute(&mut out.merchant, &order);
+        permute(&mut out.amount, &order);
+        permute(&mut out.declined, &order);
+        permute(&mut out.device, &order);
+        permute(&mut out.ip, &order);
+        permute(&mut out.card, &order);
+        permute(&mut out.promo, &order);
+    }
     Ok(())
 }
 
@@ -326,7 +350,8 @@ fn load_identity(
     ds: &Dataset,
 ) -> Result<Vec<IdentityEdge>, DatasetError> {
     let err = read_err("account_entities");
-    let mut map: HashMap<(u32, u32), IdentityEdge> = HashMap::new();
+    // (account, entity, declared?, first, last, uses) rows, merged after one parallel sort.
+    let mut rows_out: Vec<(u32, u32, bool, Option<i64>, Option<i64>, u32)> = Vec::new();
     let mut stmt = conn
         .prepare("SELECT account_id, entity_id, first_seen, last_seen, uses FROM account_entities")
         .map_err(&err)?;
@@ -338,42 +363,51 @@ fn load_identity(
             continue;
         }
         let uses: i64 = row.get(4).map_err(&err)?;
-        map.insert(
-            (account, entity),
-            IdentityEdge {
-                account,
-                entity,
-                first_seen_secs: row.get(2).map_err(&err)?,
-                last_seen_secs: row.get(3).map_err(&err)?,
-                uses: uses.clamp(0, u32::MAX as i64) as u32,
-            },
-        );
+        rows_out.push((
+            account,
+            entity,
+            true,
+            row.get(2).map_err(&err)?,
+            row.get(3).map_err(&err)?,
+            uses.clamp(0, u32::MAX as i64) as u32,
+        ));
     }
     let tx = &ds.tx;
     for i in 0..tx.len() {
         for entity in [tx.device[i], tx.ip[i], tx.card[i]] {
-            if entity == NONE {
-                continue;
+            if entity != NONE {
+                let ts = Some(tx.ts_secs[i]);
+                rows_out.push((tx.src[i], entity, false, ts, ts, 1));
             }
-            let ts = tx.ts_secs[i];
-            let account = tx.src[i];
-            map.entry((account, entity))
-                .and_modify(|e| {
-                    // Declared rows already count their uses; only widen the seen interval.
-                    e.first_seen_secs = Some(e.first_seen_secs.map_or(ts, |f| f.min(ts)));
-                    e.last_seen_secs = Some(e.last_seen_secs.map_or(ts, |l| l.max(ts)));
-                })
-                .or_insert(IdentityEdge {
-                    account,
-                    entity,
-                    first_seen_secs: Some(ts),
-                    last_seen_secs: Some(ts),
-                    uses: 1,
-                });
         }
     }
-    let mut edges: Vec<IdentityEdge> = map.into_values().collect();
-    edges.sort_unstable_by_key(|e| (e.account, e.entity));
+    // Declared rows first within a pair: they carry the recorded number of uses.
+    rows_out.par_sort_unstable_by_key(|r| (r.0, r.1, !r.2, r.3));
+    let mut edges: Vec<IdentityEdge> = Vec::new();
+    let mut last_declared = false;
+    for (account, entity, declared, first, last, uses) in rows_out {
+        match edges.last_mut() {
+            Some(e) if e.account == account && e.entity == entity => {
+                let widen_first = first.map(|f| e.first_seen_secs.map_or(f, |x| x.min(f)));
+                let widen_last = last.map(|l| e.last_seen_secs.map_or(l, |x| x.max(l)));
+                e.first_seen_secs = widen_first.or(e.first_seen_secs);
+                e.last_seen_secs = widen_last.or(e.last_seen_secs);
+                if !last_declared {
+                    e.uses = e.uses.saturating_add(uses);
+                }
+            }
+            _ => {
+                last_declared = declared;
+                edges.push(IdentityEdge {
+                    account,
+                    entity,
+                    first_seen_secs: first,
+                    last_seen_secs: last,
+                    uses,
+                });
+            }
+        }
+    }
     Ok(edges)
 }
 

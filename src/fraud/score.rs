@@ -94,12 +94,12 @@ impl Default for ScoreOptions {
         Self {
             seed: 0,
             folds: 5,
-            inner_folds: 3,
+            inner_folds: 2,
             min_labels_per_class: 5,
             unsupervised: false,
             gbm: GbmParams {
-                max_iter: 150,
-                learning_rate: 0.08,
+                max_iter: 120,
+                learning_rate: 0.1,
                 max_leaf_nodes: 15,
                 min_samples_leaf: 10,
                 l2_regularization: 1.0,
@@ -704,14 +704,19 @@ fn cross_validate(
             known[v as usize] = Label::Unknown;
         }
         let seed = opts.seed.wrapping_add(u64::from(f) + 1);
+        let t = Instant::now();
         let lf = out_of_fold_label_features(&prep.ctx, &known, &train, opts.inner_folds, seed);
+        let label_secs = t.elapsed().as_secs_f64();
         let cols = columns_of(&prep.structural, &lf);
         let params = GbmParams {
             seed,
             ..opts.gbm.clone()
         };
+        let t = Instant::now();
         let model = Gbm::fit(&cols, &train, &y, None, &params)?;
+        let fit_secs = t.elapsed().as_secs_f64();
         let p = model.predict_proba(&cols, &test);
+        tracing::debug!(fold = f, label_secs, fit_secs, train = train.len(), test = test.len(), "cross-validation fold");
         oof.extend(test.iter().copied().zip(p));
     }
     oof.sort_by_key(|x| x.0);

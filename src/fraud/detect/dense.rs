@@ -12,6 +12,9 @@ use crate::fraud::graph::TxGraph;
 
 /// Smallest fill (links / possible links) of a reported block.
 const MIN_FILL: f64 = 0.3;
+/// Columns linked to more accounts than this (a supermarket, a payroll account) cannot be part
+/// of a small dense ring and are left out before peeling.
+const MAX_COLUMN_DEGREE: u32 = 50;
 
 /// A bipartite graph: rows are accounts, columns are objects.
 #[derive(Clone, Debug, Default)]
@@ -130,7 +133,16 @@ pub fn densest_blocks(input: &DenseInput, opts: &DetectOptions) -> Vec<Candidate
     let r = input.n_rows;
     let n_nodes = r + input.columns.len();
     let offset = r as u32;
-    let mut edges: Vec<(u32, u32)> = input.edges.clone();
+    let mut col_degree = vec![0u32; input.columns.len()];
+    for &(_, c) in &input.edges {
+        col_degree[c as usize] += 1;
+    }
+    let mut edges: Vec<(u32, u32)> = input
+        .edges
+        .iter()
+        .copied()
+        .filter(|&(_, c)| col_degree[c as usize] <= MAX_COLUMN_DEGREE)
+        .collect();
     let mut out = Vec::new();
     for _ in 0..opts.max_dense_blocks {
         let alive = two_core(n_nodes, &edges, offset);

@@ -88,7 +88,7 @@ impl Default for DetectOptions {
             max_intermediate_out_degree: 20,
             burst_window_secs: 10 * 60,
             min_burst_attempts: 10,
-            max_dense_blocks: 8,
+            max_dense_blocks: 6,
             min_block_accounts: 3,
             max_cluster_size: 200,
             lpa_max_sweeps: 30,
@@ -377,20 +377,48 @@ pub fn detect_all(
     };
     let stop = || cancel.load(Ordering::Relaxed);
 
+    let timed = |name: &'static str, t: std::time::Instant| {
+        tracing::debug!(detector = name, secs = t.elapsed().as_secs_f64(), "detector finished");
+    };
     let ((ident, cyc), (fans, (bursts, community))) = rayon::join(
         || {
             rayon::join(
-                || detect_shared_identity(ds, opts),
-                || detect_cycles(ds, g, opts),
+                || {
+                    let t = std::time::Instant::now();
+                    let r = detect_shared_identity(ds, opts);
+                    timed("identity", t);
+                    r
+                },
+                || {
+                    let t = std::time::Instant::now();
+                    let r = detect_cycles(ds, g, opts);
+                    timed("cycles", t);
+                    r
+                },
             )
         },
         || {
             rayon::join(
-                || detect_fans(ds, g, opts),
+                || {
+                    let t = std::time::Instant::now();
+                    let r = detect_fans(ds, g, opts);
+                    timed("fans", t);
+                    r
+                },
                 || {
                     rayon::join(
-                        || detect_card_bursts(ds, opts),
-                        || label_propagation(money_undirected, opts.seed, opts.lpa_max_sweeps),
+                        || {
+                            let t = std::time::Instant::now();
+                            let r = detect_card_bursts(ds, opts);
+                            timed("bursts", t);
+                            r
+                        },
+                        || {
+                            let t = std::time::Instant::now();
+                            let r = label_propagation(money_undirected, opts.seed, opts.lpa_max_sweeps);
+                            timed("label_propagation", t);
+                            r
+                        },
                     )
                 },
             )
@@ -448,8 +476,10 @@ pub fn detect_all(
         let s = &mut det.signals.fan_out_peak[*center as usize];
         *s = s.max(*peak as f32);
     }
+    let t = std::time::Instant::now();
     let sg = detect_scatter_gather(ds, g, opts);
     let gs = detect_gather_scatter(&fans, opts);
+    timed("scatter_gather", t);
     for c in &sg {
         for &m in &c.members {
             det.signals.scatter_gather[m as usize] += 1.0;
@@ -477,10 +507,12 @@ pub fn detect_all(
     det.candidates.extend(bursts);
     // Dense blocks: accounts × (merchants, identifiers, promo codes), and payers × payees.
     let inputs = [DenseInput::objects(ds, g, &det.hub_entities), DenseInput::money(g, n)];
-    let blocks: Vec<Vec<Candidate>> = inputs
-        .iter()
-        .map(|input| densest_blocks(input, opts))
-        .collect();
+    let t = std::time::Instant::now();
+    let blocks: Vec<Vec<Candidate>> = {
+        use rayon::prelude::*;
+        inputs.par_iter().map(|input| densest_blocks(input, opts)).collect()
+    };
+    timed("dense_blocks", t);
     for c in blocks.into_iter().flatten() {
         if let Some(Evidence::DenseBlock { density, .. }) = c.evidence.first() {
             for &m in &c.members {
@@ -494,6 +526,7 @@ pub fn detect_all(
         return None;
     }
     // Money communities.
+    let t = std::time::Instant::now();
     community_candidates(g, &community, opts, &mut det);
     det.community = community;
     det.candidates.sort_by(|a, b| {
@@ -517,6 +550,7 @@ pub fn detect_all(
         *slot = slot.min(*s);
     }
     det.clusters = merge_candidates(&det.candidates, opts.max_cluster_size);
+    timed("communities_and_merge", t);
     Some(det)
 }
 
