@@ -3,7 +3,7 @@
 //! either the old or the new version, never between.
 
 /// Every migration, in order. Index 0 is version 1. Never edit a shipped migration: add one.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SCORES];
 
 /// The schema version this build writes and understands.
 pub fn latest_version() -> u32 {
@@ -147,4 +147,45 @@ CREATE TABLE transaction_labels (
     label          TEXT NOT NULL CHECK (label IN ('fraud', 'legit')),
     load_id        INTEGER REFERENCES loads(id)
 );
+"#;
+
+/// Schema v3, scores: the latest scoring run (model, metrics) with per-account scores, clusters and their
+/// members, so the explorer shows them without rescoring. Reasons are JSON arrays of sentences.
+const V3_SCORES: &str = r#"
+CREATE TABLE score_runs (
+    id           INTEGER PRIMARY KEY,
+    created_at   INTEGER NOT NULL,
+    model        TEXT NOT NULL CHECK (model IN ('supervised', 'unsupervised')),
+    seed         INTEGER NOT NULL,
+    metrics_json TEXT NOT NULL
+);
+
+CREATE TABLE account_scores (
+    run_id     INTEGER NOT NULL REFERENCES score_runs(id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    score      REAL NOT NULL,
+    cluster_id INTEGER,
+    reasons    TEXT NOT NULL,
+    PRIMARY KEY (run_id, account_id)
+) WITHOUT ROWID;
+CREATE INDEX account_scores_by_score ON account_scores(run_id, score DESC);
+
+CREATE TABLE score_clusters (
+    run_id     INTEGER NOT NULL REFERENCES score_runs(id) ON DELETE CASCADE,
+    cluster_id INTEGER NOT NULL,
+    score      REAL NOT NULL,
+    typology   TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    reasons    TEXT NOT NULL,
+    PRIMARY KEY (run_id, cluster_id)
+) WITHOUT ROWID;
+
+CREATE TABLE score_cluster_members (
+    run_id     INTEGER NOT NULL,
+    cluster_id INTEGER NOT NULL,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    PRIMARY KEY (run_id, cluster_id, account_id),
+    FOREIGN KEY (run_id, cluster_id) REFERENCES score_clusters(run_id, cluster_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX score_cluster_members_by_account ON score_cluster_members(run_id, account_id);
 "#;
