@@ -23,6 +23,7 @@ fn harness<'a>(
     let launch = LaunchOptions {
         workspace,
         view: Some(View::Home),
+        import: Vec::new(),
         ephemeral: true,
         ..LaunchOptions::default()
     };

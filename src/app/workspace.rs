@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::fraud::browse::{self, AccountRow, Overview, TransactionRow};
+use crate::fraud::ingest::loads::LoadRecord;
 use crate::jobs::{JobCtx, JobFailure};
 use crate::library::{self, AssetRow, Facets};
 use crate::store::{OpenMode, Workspace};
@@ -41,6 +42,7 @@ pub struct OpenWorkspace {
     pub accounts: Paged<AccountRow>,
     pub transactions: Paged<TransactionRow>,
     pub library: LibraryState,
+    pub loads: Vec<LoadRecord>,
 }
 
 /// What opening a workspace yields.
@@ -49,6 +51,7 @@ pub struct Opened {
     pub overview: Overview,
     pub assets: Vec<AssetRow>,
     pub facets: Facets,
+    pub loads: Vec<LoadRecord>,
 }
 
 /// Opens (migrating if needed) and summarises a workspace. Runs on a job thread.
@@ -60,11 +63,13 @@ pub fn open_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<Opened, J
     let overview = browse::overview(ws.conn()).map_err(|e| fail(path, e))?;
     let assets = library::list(ws.conn(), "").map_err(|e| fail(path, e))?;
     let facets = library::facets(ws.conn()).map_err(|e| fail(path, e))?;
+    let loads = crate::fraud::ingest::loads::list(ws.conn()).map_err(|e| fail(path, e))?;
     Ok(Opened {
         path: path.to_path_buf(),
         overview,
         assets,
         facets,
+        loads,
     })
 }
 

@@ -3,7 +3,7 @@
 //! either the old or the new version, never between.
 
 /// Every migration, in order. Index 0 is version 1. Never edit a shipped migration: add one.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SCORES, V4_NAMED_RECIPES];
 
 /// The schema version this build writes and understands.
 pub fn latest_version() -> u32 {
@@ -127,9 +127,72 @@ CREATE TABLE assets (
 CREATE INDEX assets_by_sku ON assets(sku);
 "#;
 
-/// Schema v2: named enhancement recipes saved by the user (the JSON of `imaging::Recipe`),
-/// listed beside the built-in presets.
+/// Schema v2: what ingest needs to resume a load and to keep labels apart from the data.
+///
+/// - `loads` learns the file's role, the mapping it was read with, how many accounts it
+///   created, whether it carried labels and how many bytes of its rejects file belong to
+///   committed batches (a resumed load truncates the file back to that length).
+/// - `transaction_labels` keeps the transactions a source marked positive (`is_sar`, `isFraud`,
+///   `Is Laundering`…); the account labels derived from them live in `labels` as before.
 const V2: &str = r#"
+ALTER TABLE loads ADD COLUMN role TEXT;
+ALTER TABLE loads ADD COLUMN mapping TEXT;
+ALTER TABLE loads ADD COLUMN accounts_created INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE loads ADD COLUMN has_labels INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE loads ADD COLUMN rejects_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX loads_by_status ON loads(status);
+
+CREATE TABLE transaction_labels (
+    transaction_id INTEGER PRIMARY KEY REFERENCES transactions(id),
+    label          TEXT NOT NULL CHECK (label IN ('fraud', 'legit')),
+    load_id        INTEGER REFERENCES loads(id)
+);
+"#;
+
+/// Schema v3, scores: the latest scoring run (model, metrics) with per-account scores, clusters and their
+/// members, so the explorer shows them without rescoring. Reasons are JSON arrays of sentences.
+const V3_SCORES: &str = r#"
+CREATE TABLE score_runs (
+    id           INTEGER PRIMARY KEY,
+    created_at   INTEGER NOT NULL,
+    model        TEXT NOT NULL CHECK (model IN ('supervised', 'unsupervised')),
+    seed         INTEGER NOT NULL,
+    metrics_json TEXT NOT NULL
+);
+
+CREATE TABLE account_scores (
+    run_id     INTEGER NOT NULL REFERENCES score_runs(id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    score      REAL NOT NULL,
+    cluster_id INTEGER,
+    reasons    TEXT NOT NULL,
+    PRIMARY KEY (run_id, account_id)
+) WITHOUT ROWID;
+CREATE INDEX account_scores_by_score ON account_scores(run_id, score DESC);
+
+CREATE TABLE score_clusters (
+    run_id     INTEGER NOT NULL REFERENCES score_runs(id) ON DELETE CASCADE,
+    cluster_id INTEGER NOT NULL,
+    score      REAL NOT NULL,
+    typology   TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    reasons    TEXT NOT NULL,
+    PRIMARY KEY (run_id, cluster_id)
+) WITHOUT ROWID;
+
+CREATE TABLE score_cluster_members (
+    run_id     INTEGER NOT NULL,
+    cluster_id INTEGER NOT NULL,
+    account_id INTEGER NOT NULL REFERENCES accounts(id),
+    PRIMARY KEY (run_id, cluster_id, account_id),
+    FOREIGN KEY (run_id, cluster_id) REFERENCES score_clusters(run_id, cluster_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX score_cluster_members_by_account ON score_cluster_members(run_id, account_id);
+"#;
+
+/// Schema v4: named enhancement recipes saved by the user (the JSON of `imaging::Recipe`),
+/// listed beside the built-in presets.
+const V4_NAMED_RECIPES: &str = r#"
 CREATE TABLE IF NOT EXISTS named_recipes (
     name       TEXT PRIMARY KEY,
     recipe     TEXT NOT NULL,

@@ -1,7 +1,6 @@
 //! The lookbook area: its Library tab (the product-photo grid) or, when one is open, an
 //! asset page; the library's dialogs; and the drop target for photos dragged onto the window.
 
-use crate::app::library::LibraryCommand;
 use crate::app::{Command, ViewInput};
 
 use super::{Model, asset_page, library_dialogs, library_grid, theme};
@@ -24,25 +23,13 @@ pub fn lookbook_ui(
     library_dialogs::dialogs_ui(ui.ctx(), lib, &mut input.library, cmds);
 }
 
-/// While files are dragged over the window, shows where they will go; when dropped, asks
-/// to import them (folders are walked). Does nothing without an open workspace.
-pub fn file_drop_ui(ctx: &egui::Context, model: &Model<'_>, cmds: &mut Vec<Command>) {
+/// While files are dragged over the window, shows where they will go (the app routes the
+/// drop itself: photos and folders to the library, data files to the fraud importer).
+pub fn file_drop_ui(ctx: &egui::Context, model: &Model<'_>) {
     if model.workspace.open().is_none() {
         return;
     }
-    let (hovering, dropped) = ctx.input(|i| {
-        (
-            i.raw.hovered_files.len(),
-            i.raw
-                .dropped_files
-                .iter()
-                .map(|f| f.path().to_path_buf())
-                .collect::<Vec<_>>(),
-        )
-    });
-    if !dropped.is_empty() {
-        cmds.push(Command::Library(LibraryCommand::Import(dropped)));
-    }
+    let hovering = ctx.input(|i| i.raw.hovered_files.len());
     if hovering == 0 {
         return;
     }
@@ -63,7 +50,8 @@ pub fn file_drop_ui(ctx: &egui::Context, model: &Model<'_>, cmds: &mut Vec<Comma
         screen.center(),
         egui::Align2::CENTER_CENTER,
         format!(
-            "Drop {} to import into the library\nJPEG, PNG and WebP; folders are searched",
+            "Drop {} to import\nPhotos (JPEG, PNG, WebP) and folders go to the library;\n\
+             CSV and JSON data go to the fraud importer",
             if hovering == 1 { "it" } else { "them" }
         ),
         egui::FontId::proportional(22.0),

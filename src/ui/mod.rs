@@ -6,6 +6,7 @@ mod dialogs;
 mod fraud;
 mod home;
 mod image_view;
+mod import_dialog;
 mod jobs_tray;
 mod library_dialogs;
 mod library_grid;
@@ -27,6 +28,7 @@ pub struct Model<'a> {
     pub jobs: &'a [JobInfo],
     pub toasts: &'a [Toast],
     pub dialogs: &'a Dialogs,
+    pub import: Option<&'a crate::app::import::ImportState>,
 }
 
 /// A keyboard shortcut and what it does, as listed in the help overlay.
@@ -132,8 +134,9 @@ pub fn root_ui(
     });
     dialogs::settings_ui(ui.ctx(), model, cmds);
     dialogs::help_ui(ui.ctx(), model, cmds);
+    import_dialog::import_ui(ui.ctx(), model, &mut input.mapping_draft, cmds);
     jobs_tray::toasts_ui(ui.ctx(), model, cmds);
-    lookbook::file_drop_ui(ui.ctx(), model, cmds);
+    lookbook::file_drop_ui(ui.ctx(), model);
 }
 
 fn top_bar_ui(ui: &mut egui::Ui, model: &Model<'_>, cmds: &mut Vec<Command>) {

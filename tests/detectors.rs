@@ -1,0 +1,233 @@
+//! Detectors and label-derived features on tiny hand-made datasets.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+
+use common::*;
+use sightline::fraud::dataset::{EntityKind, IdentityEdge, Label};
+use sightline::fraud::detect::{DetectOptions, Evidence, Typology, detect_all, detect_cycles, detect_fans};
+use sightline::fraud::features::{FeatureContext, label_features, out_of_fold_label_features};
+use sightline::fraud::graph::TxGraph;
+use sightline::fraud::model::{NO_FOLD, grouped_folds};
+use sightline::fraud::score::{ScoreOptions, cv_fold_assignment};
+
+#[test]
+fn cycle_finder_finds_time_ordered_cycles_and_respects_its_bounds() {
+    // 0→1→2→0 in time order; 3→4→5→3 out of order (not a flow of funds).
+    let ds = dataset_from_transfers(
+        6,
+        &[
+            (T0, 0, 1, 1000.0),
+            (T0 + HOUR, 1, 2, 990.0),
+            (T0 + 2 * HOUR, 2, 0, 980.0),
+            (T0 + 2 * HOUR, 3, 4, 500.0),
+            (T0 + HOUR, 4, 5, 500.0),
+            (T0, 5, 3, 500.0),
+        ],
+    );
+    let g = TxGraph::build(&ds);
+    let hits = detect_cycles(&ds, &g, &DetectOptions::default());
+    assert_eq!(hits.candidates.len(), 1);
+    assert_eq!(hits.candidates[0].members, vec![0, 1, 2]);
+
+    // A ring of 8 is longer than a bound of 6.
+    let ring: Vec<(i64, u32, u32, f64)> = (0..8u32).map(|k| (T0 + i64::from(k) * HOUR, k, (k + 1) % 8, 100.0)).collect();
+    let ds = dataset_from_transfers(8, &ring);
+    let g = TxGraph::build(&ds);
+    assert!(detect_cycles(&ds, &g, &DetectOptions::default()).candidates.is_empty());
+    let long = DetectOptions {
+        max_cycle_len: 8,
+        ..Default::default()
+    };
+    assert_eq!(detect_cycles(&ds, &g, &long).candidates.len(), 1);
+
+    // The step bound stops a dense clique from exploding.
+    let mut clique = Vec::new();
+    for a in 0..30u32 {
+        for b in 0..30u32 {
+            if a != b {
+                clique.push((T0 + i64::from(a * 30 + b), a, b, 10.0));
+            }
+        }
+    }
+    let ds = dataset_from_transfers(30, &clique);
+    let g = TxGraph::build(&ds);
+    let tight = DetectOptions {
+        cycle_steps_per_start: 50,
+        ..Default::default()
+    };
+    let hits = detect_cycles(&ds, &g, &tight);
+    assert!(hits.candidates.len() <= 30 * 16);
+    assert!(hits.notes.iter().any(|n| n.contains("step bound")));
+}
+
+#[test]
+fn fan_in_and_fan_out_windows_and_the_hub_guard() {
+    let mut t = Vec::new();
+    // Fan-in: 6 payers to account 0 within a day.
+    for k in 1..=6u32 {
+        t.push((T0 + i64::from(k) * HOUR, k, 0, 1000.0));
+    }
+    // Fan-out spread over 60 days never has 3 payees in a week.
+    for k in 0..5u32 {
+        t.push((T0 + i64::from(k) * 20 * DAY, 7, 8 + k, 100.0));
+    }
+    // A hub pays 100 accounts on one day: a payroll run, not a ring.
+    for k in 0..100u32 {
+        t.push((T0 + i64::from(k), 20, 21 + k, 2500.0));
+    }
+    let ds = dataset_from_transfers(130, &t);
+    let g = TxGraph::build(&ds);
+    let fans = detect_fans(&ds, &g, &DetectOptions::default());
+    assert_eq!(fans.fan_in.len(), 1);
+    assert_eq!(fans.fan_in[0].center, 0);
+    assert_eq!(fans.fan_in[0].counterparties, vec![1, 2, 3, 4, 5, 6]);
+    assert!(fans.fan_out.iter().all(|h| h.center != 7));
+    assert!(fans.fan_out.iter().all(|h| h.center != 20));
+    assert_eq!(fans.peaks_out, vec![(20, 100)]);
+}
+
+#[test]
+fn card_testing_burst_is_found_and_a_busy_merchant_is_not() {
+    let mut ds = dataset_from_transfers(10, &[]);
+    let merchant = add_entity(&mut ds, EntityKind::Merchant, "M-77");
+    let busy = add_entity(&mut ds, EntityKind::Merchant, "M-1");
+    let mut rows: Vec<(i64, u32, u32, f64, bool, u32)> = Vec::new();
+    // 28 attempts in 4 minutes, most declined, many cards.
+    for k in 0..28u32 {
+        let card = add_entity(&mut ds, EntityKind::Card, &format!("C-{k}"));
+        rows.push((T0 + i64::from(k) * 8, k % 2, merchant, 1.0, k % 3 != 0, card));
+    }
+    // A busy shop: 12 sales every 10 minutes all day, approved, normal amounts.
+    for k in 0..(12 * 6 * 24) {
+        rows.push((T0 + i64::from(k) * 50, 2 + k % 8, busy, 40.0, false, sightline::fraud::dataset::NONE));
+    }
+    rows.sort_by_key(|r| r.0);
+    let tx = &mut ds.tx;
+    for (i, r) in rows.iter().enumerate() {
+        tx.db_id.push(i as i64 + 1);
+        tx.ts_secs.push(r.0);
+        tx.src.push(r.1);
+        tx.dst.push(sightline::fraud::dataset::NONE);
+        tx.merchant.push(r.2);
+        tx.amount.push(r.3);
+        tx.declined.push(r.4);
+        tx.device.push(sightline::fraud::dataset::NONE);
+        tx.ip.push(sightline::fraud::dataset::NONE);
+        tx.card.push(r.5);
+        tx.promo.push(sightline::fraud::dataset::NONE);
+    }
+    let bursts = sightline::fraud::detect::detect_card_bursts(&ds, &DetectOptions::default());
+    assert_eq!(bursts.len(), 1, "{bursts:?}");
+    assert_eq!(bursts[0].typology, Typology::CardTesting);
+    match &bursts[0].evidence[0] {
+        Evidence::CardBurst { merchant: m, tx } => {
+            assert_eq!(*m, merchant);
+            assert_eq!(tx.len(), 28);
+        }
+        other => panic!("unexpected evidence {other:?}"),
+    }
+}
+
+fn ring_world() -> sightline::fraud::dataset::Dataset {
+    // Three rings of four accounts sharing a device each, plus 40 loosely connected accounts.
+    let mut t = Vec::new();
+    let mut rng = Lcg(11);
+    for _ in 0..200 {
+        let a = rng.below(52) as u32;
+        let b = rng.below(52) as u32;
+        if a != b {
+            t.push((T0 + rng.below(30 * DAY as u64) as i64, a, b, 50.0));
+        }
+    }
+    let mut ds = dataset_from_transfers(52, &t);
+    for r in 0..3u32 {
+        let d = add_entity(&mut ds, EntityKind::Device, &format!("D-{r}"));
+        for k in 0..4u32 {
+            ds.identity.push(IdentityEdge {
+                account: 40 + r * 4 + k,
+                entity: d,
+                first_seen_secs: Some(T0),
+                last_seen_secs: Some(T0),
+                uses: 1,
+            });
+        }
+    }
+    ds.identity.sort_by_key(|e| (e.account, e.entity));
+    for v in 0..52usize {
+        ds.labels[v] = if v >= 40 {
+            if v % 2 == 0 { Label::Fraud } else { Label::Legit }
+        } else if v % 3 == 0 {
+            Label::Legit
+        } else {
+            Label::Unknown
+        };
+    }
+    ds
+}
+
+#[test]
+fn grouped_folds_never_split_a_component_between_train_and_test() {
+    let ds = ring_world();
+    let (groups, folds) = cv_fold_assignment(&ds, &ScoreOptions::default());
+    for a in 0..ds.n_accounts() {
+        for b in 0..ds.n_accounts() {
+            if groups[a] == groups[b] && folds[a] != NO_FOLD && folds[b] != NO_FOLD {
+                assert_eq!(folds[a], folds[b], "accounts {a} and {b} share a component");
+            }
+        }
+    }
+    // Each device ring is one component.
+    for r in 0..3usize {
+        let base = 40 + r * 4;
+        assert!((base..base + 4).all(|v| groups[v] == groups[base]));
+    }
+    assert!(grouped_folds(&groups, &ds.labels, 3, 1).iter().any(|&f| f != NO_FOLD));
+}
+
+#[test]
+fn label_features_of_held_out_accounts_ignore_their_own_labels() {
+    let mut ds = ring_world();
+    let g = TxGraph::build(&ds);
+    let money = g.money_undirected(ds.n_accounts());
+    let det = detect_all(&ds, &g, &money, &DetectOptions::default(), &AtomicBool::new(false)).expect("not cancelled");
+    let held_out: Vec<u32> = vec![40, 44, 45, 3];
+    let train: Vec<u32> = (0..52u32)
+        .filter(|v| !held_out.contains(v) && ds.labels[*v as usize] != Label::Unknown)
+        .collect();
+    let features = |ds: &sightline::fraud::dataset::Dataset| {
+        let ctx = FeatureContext::new(ds, &g, &det, &money);
+        let mut known = ds.labels.clone();
+        for &v in &held_out {
+            known[v as usize] = Label::Unknown;
+        }
+        out_of_fold_label_features(&ctx, &known, &train, 3, 9)
+    };
+    let before = features(&ds);
+    for &v in &held_out {
+        ds.labels[v as usize] = match ds.labels[v as usize] {
+            Label::Fraud => Label::Legit,
+            _ => Label::Fraud,
+        };
+    }
+    let after = features(&ds);
+    for (c, name) in before.names.iter().enumerate() {
+        for &v in &held_out {
+            assert_eq!(before.columns[c][v as usize], after.columns[c][v as usize], "{name} of held-out account {v} moved");
+        }
+    }
+    // And a training row's own label never reaches its own label features.
+    let ctx = FeatureContext::new(&ds, &g, &det, &money);
+    let mut flipped = ds.labels.clone();
+    let v = 42usize;
+    flipped[v] = Label::Legit;
+    let mut hidden = ds.labels.clone();
+    hidden[v] = Label::Unknown;
+    let with_own = label_features(&ctx, &ds.labels);
+    let without = label_features(&ctx, &hidden);
+    let flipped_f = label_features(&ctx, &flipped);
+    let ppr = with_own.index_of("ppr_fraud").expect("column");
+    assert!(with_own.columns[ppr][v] > without.columns[ppr][v], "own seed would leak through PageRank");
+    assert!(flipped_f.columns[ppr][v] <= without.columns[ppr][v] + 1e-6);
+}
