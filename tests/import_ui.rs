@@ -30,6 +30,7 @@ fn harness<'a>(
         import: Vec::new(),
         ephemeral: true,
         config_dir: None,
+        open_asset: None,
     };
     let ctx = egui::Context::default();
     let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
