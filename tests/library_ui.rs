@@ -248,9 +248,12 @@ fn ctrl_and_shift_click_select_several_and_tags_filter() {
     h.get_by_value("All tags").click();
     h.run_steps(2);
     click(&mut h, "hero");
-    step_until(&mut h, "the filtered grid", Duration::from_secs(30), |app| {
-        settled(app) && library(app).is_some_and(|l| l.filter.tag == "hero")
-    });
+    step_until(
+        &mut h,
+        "the filtered grid",
+        Duration::from_secs(30),
+        |app| settled(app) && library(app).is_some_and(|l| l.filter.tag == "hero"),
+    );
     let shown: Vec<String> = library(h.state())
         .expect("library")
         .assets
