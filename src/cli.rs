@@ -167,8 +167,8 @@ pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Fixtures { out }) => crate::fixtures::write_all(&out),
-        Some(Command::Assets { command }) => crate::library::cli::run_assets(&workspace, command),
-        Some(Command::Enhance(args)) => crate::library::cli::run_enhance(&workspace, args),
+        Some(Command::Assets { command }) => crate::library::cli::run_assets(command),
+        Some(Command::Enhance(args)) => crate::library::cli::run_enhance(args),
         Some(Command::Ingest(args)) => crate::fraud::ingest::cli::run_ingest_cli(args),
         Some(Command::Labels(args)) => crate::fraud::ingest::cli::run_labels_cli(args),
         Some(Command::Score(args)) => crate::fraud::run_score_cli(args),

@@ -26,6 +26,9 @@ pub enum AssetsCommand {
 /// Arguments of `assets import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    /// The workspace file (created if missing).
+    #[arg(long, env = "SIGHTLINE_WORKSPACE", value_name = "PATH")]
+    pub workspace: PathBuf,
     /// Product metadata CSV (sku,name,price,category,colour[,image]); rows match assets by
     /// image file name, else by SKU (or a file named SKU.jpg).
     #[arg(long, value_name = "products.csv")]
@@ -41,6 +44,9 @@ pub struct ImportArgs {
 /// Arguments of `assets list`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
+    /// The workspace file.
+    #[arg(long, env = "SIGHTLINE_WORKSPACE", value_name = "PATH")]
+    pub workspace: PathBuf,
     /// Only assets whose SKU, name, category, colour, tags or file name contain this.
     #[arg(long)]
     pub filter: Option<String>,
@@ -66,6 +72,9 @@ pub enum FormatArg {
 /// Arguments of `enhance`.
 #[derive(Debug, Args)]
 pub struct EnhanceArgs {
+    /// A workspace: with --all, its library is enhanced; its saved recipes can be named.
+    #[arg(long, env = "SIGHTLINE_WORKSPACE", value_name = "PATH")]
+    pub workspace: Option<PathBuf>,
     /// A preset (restore-2x, marketplace-square, clean, banner), a recipe JSON file, or the
     /// name of a recipe saved in the workspace.
     #[arg(long, value_name = "PRESET|FILE.json")]
@@ -83,22 +92,23 @@ pub struct EnhanceArgs {
     #[arg(long, value_name = "Q", default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub quality: u8,
     /// Enhance every asset of the workspace's library (outputs named after SKUs).
-    #[arg(long, conflicts_with = "inputs")]
+    #[arg(long, conflicts_with = "inputs", requires = "workspace")]
     pub all: bool,
     /// Image files and folders.
     #[arg(value_name = "IN", required_unless_present = "all")]
     pub inputs: Vec<PathBuf>,
 }
 
-/// Runs `assets import|list` against `workspace`.
-pub fn run_assets(workspace: &Path, command: AssetsCommand) -> anyhow::Result<()> {
+/// Runs `assets import|list`.
+pub fn run_assets(command: AssetsCommand) -> anyhow::Result<()> {
     match command {
-        AssetsCommand::Import(args) => import(workspace, args),
-        AssetsCommand::List(args) => list(workspace, args),
+        AssetsCommand::Import(args) => import(args),
+        AssetsCommand::List(args) => list(args),
     }
 }
 
-fn import(workspace: &Path, args: ImportArgs) -> anyhow::Result<()> {
+fn import(args: ImportArgs) -> anyhow::Result<()> {
+    let workspace = args.workspace.as_path();
     if args.paths.is_empty() && args.metadata.is_none() {
         bail!("nothing to import: name image files or folders (or --metadata products.csv)");
     }
@@ -144,8 +154,8 @@ fn import(workspace: &Path, args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list(workspace: &Path, args: ListArgs) -> anyhow::Result<()> {
-    let conn = Workspace::connect(workspace)?;
+fn list(args: ListArgs) -> anyhow::Result<()> {
+    let conn = Workspace::connect(&args.workspace)?;
     let filter = AssetFilter {
         text: args.filter.unwrap_or_default(),
         category: args.category.unwrap_or_default(),
@@ -206,9 +216,10 @@ fn resolve_recipe(spec: &str, workspace: Option<&Path>) -> anyhow::Result<Recipe
     Ok(recipe_by_name(conn.as_ref(), spec)?)
 }
 
-/// Runs `enhance`. `workspace` is used with `--all` and to resolve saved recipe names.
-pub fn run_enhance(workspace: &Path, args: EnhanceArgs) -> anyhow::Result<()> {
-    let recipe = resolve_recipe(&args.recipe, Some(workspace))?;
+/// Runs `enhance`. The workspace is used with `--all` and to resolve saved recipe names.
+pub fn run_enhance(args: EnhanceArgs) -> anyhow::Result<()> {
+    let workspace = args.workspace.as_deref();
+    let recipe = resolve_recipe(&args.recipe, workspace)?;
     let format = match args.format {
         FormatArg::Png => OutputFormat::Png,
         FormatArg::Jpeg => OutputFormat::Jpeg {
@@ -229,7 +240,7 @@ pub fn run_enhance(workspace: &Path, args: EnhanceArgs) -> anyhow::Result<()> {
         let pct = (done * 100).checked_div(total).unwrap_or(100);
         eprintln!("[{pct:>3}%] {done}/{total} {name}");
     };
-    let report = if args.all {
+    let report = if let (true, Some(workspace)) = (args.all, workspace) {
         let conn = Workspace::connect(workspace)?;
         let ids: Vec<i64> = list_filtered(&conn, &AssetFilter::default())?
             .iter()

@@ -30,6 +30,13 @@ pub fn recipe_panel_ui(
     p: &AssetPage,
     cmds: &mut Vec<Command>,
 ) {
+    egui::Panel::bottom("recipe_actions")
+        .show_separator_line(true)
+        .show(ui, |ui| {
+            ui.add_space(6.0);
+            actions_ui(ui, lib, p, cmds);
+            ui.add_space(2.0);
+        });
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
@@ -40,6 +47,7 @@ pub fn recipe_panel_ui(
             });
             presets_ui(ui, lib, p, cmds);
             ui.separator();
+            ui.weak("Operations run top to bottom. Expand one to tune it.");
             let mut r = p.recipe.clone();
             let mut changed: Changed = None;
             ui.add_enabled_ui(p.is_loaded(), |ui| {
@@ -52,8 +60,6 @@ pub fn recipe_panel_ui(
                     what,
                 }));
             }
-            ui.separator();
-            actions_ui(ui, lib, p, cmds);
         });
 }
 
@@ -143,8 +149,10 @@ fn preset_hint(preset: Preset) -> &'static str {
     }
 }
 
-/// A checkbox that switches an operation on (with its defaults) or off; returns whether on.
-fn toggle<T: Clone>(
+/// One operation: a header with a checkbox that switches it on (with its defaults) or off,
+/// and, when expanded, its parameters.
+#[expect(clippy::too_many_arguments)]
+fn section<T: Clone>(
     ui: &mut egui::Ui,
     slot: &mut Option<T>,
     label: &str,
@@ -152,13 +160,23 @@ fn toggle<T: Clone>(
     default: impl FnOnce() -> T,
     key: &str,
     changed: &mut Changed,
-) -> bool {
-    let mut on = slot.is_some();
-    if ui.checkbox(&mut on, label).on_hover_text(hint).changed() {
-        *slot = if on { Some(default()) } else { None };
-        *changed = Some(key.to_string());
-    }
-    on
+    body: impl FnOnce(&mut egui::Ui, &mut T, &mut Changed),
+) {
+    let id = ui.make_persistent_id(("recipe_section", key));
+    egui::collapsing_header::CollapsingState::load_with_default_open(ui.ctx(), id, false)
+        .show_header(ui, |ui| {
+            let mut on = slot.is_some();
+            if ui.checkbox(&mut on, label).on_hover_text(hint).changed() {
+                *slot = if on { Some(default()) } else { None };
+                *changed = Some(key.to_string());
+            }
+        })
+        .body(|ui| match slot {
+            Some(value) => body(ui, value, changed),
+            None => {
+                ui.weak("Off: tick the box to use it");
+            }
+        });
 }
 
 fn slider(
@@ -169,19 +187,15 @@ fn slider(
     key: &str,
     changed: &mut Changed,
 ) {
-    ui.horizontal(|ui| {
-        ui.add_space(18.0);
-        let response = ui.add(egui::Slider::new(value, range).text(label).max_decimals(2));
-        if response.changed() {
-            *changed = Some(key.to_string());
-        }
-    });
+    let response = ui.add(egui::Slider::new(value, range).text(label).max_decimals(2));
+    if response.changed() {
+        *changed = Some(key.to_string());
+    }
 }
 
 fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
-    ui.spacing_mut().slider_width = 150.0;
-
-    toggle(
+    ui.spacing_mut().slider_width = 130.0;
+    section(
         ui,
         &mut r.white_balance,
         "White balance",
@@ -189,10 +203,7 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
         WhiteBalance::default,
         "white_balance",
         changed,
-    );
-    if let Some(wb) = &mut r.white_balance {
-        ui.horizontal(|ui| {
-            ui.add_space(18.0);
+        |ui, wb, changed| {
             let methods = [
                 (WhiteBalanceMethod::Auto, "Auto"),
                 (WhiteBalanceMethod::WhitePatch, "White patch"),
@@ -203,29 +214,30 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
                 .iter()
                 .find(|(m, _)| *m == wb.method)
                 .map_or("Manual", |(_, n)| n);
-            egui::ComboBox::from_id_salt("wb_method")
-                .selected_text(current)
-                .show_ui(ui, |ui| {
-                    for (m, name) in methods {
-                        if ui.selectable_label(wb.method == m, name).clicked() {
-                            wb.method = m;
-                            *changed = Some("white_balance.method".into());
+            ui.horizontal(|ui| {
+                egui::ComboBox::from_id_salt("wb_method")
+                    .selected_text(current)
+                    .show_ui(ui, |ui| {
+                        for (m, name) in methods {
+                            if ui.selectable_label(wb.method == m, name).clicked() {
+                                wb.method = m;
+                                *changed = Some("white_balance.method".into());
+                            }
                         }
-                    }
-                });
-            ui.label("method");
-        });
-        slider(
-            ui,
-            &mut wb.strength,
-            0.0..=1.0,
-            "strength",
-            "white_balance.strength",
-            changed,
-        );
-    }
-
-    toggle(
+                    });
+                ui.label("method");
+            });
+            slider(
+                ui,
+                &mut wb.strength,
+                0.0..=1.0,
+                "strength",
+                "white_balance.strength",
+                changed,
+            );
+        },
+    );
+    section(
         ui,
         &mut r.levels,
         "Levels",
@@ -233,26 +245,23 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
         Levels::default,
         "levels",
         changed,
-    );
-    if let Some(l) = &mut r.levels {
-        slider(
-            ui,
-            &mut l.clip_dark_pct,
-            0.0..=2.0,
-            "clip darks %",
-            "levels.clip_dark_pct",
-            changed,
-        );
-        slider(
-            ui,
-            &mut l.clip_light_pct,
-            0.0..=2.0,
-            "clip lights %",
-            "levels.clip_light_pct",
-            changed,
-        );
-        ui.horizontal(|ui| {
-            ui.add_space(18.0);
+        |ui, l, changed| {
+            slider(
+                ui,
+                &mut l.clip_dark_pct,
+                0.0..=2.0,
+                "clip darks %",
+                "levels.clip_dark_pct",
+                changed,
+            );
+            slider(
+                ui,
+                &mut l.clip_light_pct,
+                0.0..=2.0,
+                "clip lights %",
+                "levels.clip_light_pct",
+                changed,
+            );
             if ui
                 .checkbox(&mut l.require_both_ends, "only flat captures")
                 .on_hover_text("Act only when both blacks and whites are compressed")
@@ -260,10 +269,9 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
             {
                 *changed = Some("levels.require_both_ends".into());
             }
-        });
-    }
-
-    toggle(
+        },
+    );
+    section(
         ui,
         &mut r.denoise,
         "Denoise",
@@ -271,19 +279,18 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
         Denoise::default,
         "denoise",
         changed,
+        |ui, d, changed| {
+            slider(
+                ui,
+                &mut d.strength,
+                0.0..=2.0,
+                "strength",
+                "denoise.strength",
+                changed,
+            );
+        },
     );
-    if let Some(d) = &mut r.denoise {
-        slider(
-            ui,
-            &mut d.strength,
-            0.0..=2.0,
-            "strength",
-            "denoise.strength",
-            changed,
-        );
-    }
-
-    toggle(
+    section(
         ui,
         &mut r.upscale,
         "Upscale",
@@ -291,42 +298,34 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
         Upscale::default,
         "upscale",
         changed,
-    );
-    if let Some(u) = &mut r.upscale {
-        let mut factor = match u.size {
-            UpscaleSize::Factor { factor } => factor,
-            UpscaleSize::Fit { .. } => 2.0,
-        };
-        ui.horizontal(|ui| {
-            ui.add_space(18.0);
-            if ui
-                .add(
-                    egui::Slider::new(&mut factor, 1.0..=4.0)
-                        .step_by(0.5)
-                        .suffix("×")
-                        .text("factor"),
-                )
-                .changed()
-            {
+        |ui, u, changed| {
+            let mut factor = match u.size {
+                UpscaleSize::Factor { factor } => factor,
+                UpscaleSize::Fit { .. } => 2.0,
+            };
+            let slider = egui::Slider::new(&mut factor, 1.0..=4.0)
+                .step_by(0.5)
+                .suffix("×")
+                .text("factor");
+            if ui.add(slider).changed() {
                 u.size = UpscaleSize::Factor { factor };
                 *changed = Some("upscale.factor".into());
             }
-        });
-        ui.horizontal(|ui| {
-            ui.add_space(18.0);
-            for (f, name) in [
-                (ResizeFilter::Lanczos3, "Sharp"),
-                (ResizeFilter::CatmullRom, "Soft"),
-            ] {
-                if ui.selectable_label(u.filter == f, name).clicked() && u.filter != f {
-                    u.filter = f;
-                    *changed = Some("upscale.filter".into());
+            ui.horizontal(|ui| {
+                for (f, name) in [
+                    (ResizeFilter::Lanczos3, "Sharp"),
+                    (ResizeFilter::CatmullRom, "Soft"),
+                ] {
+                    if ui.selectable_label(u.filter == f, name).clicked() && u.filter != f {
+                        u.filter = f;
+                        *changed = Some("upscale.filter".into());
+                    }
                 }
-            }
-        });
-    }
-
-    toggle(
+                ui.label("resampling");
+            });
+        },
+    );
+    section(
         ui,
         &mut r.background,
         "Background",
@@ -334,52 +333,50 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
         Background::default,
         "background",
         changed,
-    );
-    if let Some(b) = &mut r.background {
-        ui.horizontal(|ui| {
-            ui.add_space(18.0);
-            for (fill, name) in [
-                (BackgroundFill::White, "White"),
-                (BackgroundFill::Transparent, "Transparent"),
-            ] {
-                if ui.selectable_label(b.fill == fill, name).clicked() && b.fill != fill {
-                    b.fill = fill;
+        |ui, b, changed| {
+            ui.horizontal(|ui| {
+                for (fill, name) in [
+                    (BackgroundFill::White, "White"),
+                    (BackgroundFill::Transparent, "Transparent"),
+                ] {
+                    if ui.selectable_label(b.fill == fill, name).clicked() && b.fill != fill {
+                        b.fill = fill;
+                        *changed = Some("background.fill".into());
+                    }
+                }
+                let mut rgb = match b.fill {
+                    BackgroundFill::Colour { rgb } => rgb,
+                    _ => [240, 236, 228],
+                };
+                let is_colour = matches!(b.fill, BackgroundFill::Colour { .. });
+                if ui.selectable_label(is_colour, "Colour").clicked() && !is_colour {
+                    b.fill = BackgroundFill::Colour { rgb };
                     *changed = Some("background.fill".into());
                 }
-            }
-            let mut rgb = match b.fill {
-                BackgroundFill::Colour { rgb } => rgb,
-                _ => [240, 236, 228],
-            };
-            let is_colour = matches!(b.fill, BackgroundFill::Colour { .. });
-            if ui.selectable_label(is_colour, "Colour").clicked() && !is_colour {
-                b.fill = BackgroundFill::Colour { rgb };
-                *changed = Some("background.fill".into());
-            }
-            if is_colour && ui.color_edit_button_srgb(&mut rgb).changed() {
-                b.fill = BackgroundFill::Colour { rgb };
-                *changed = Some("background.colour".into());
-            }
-        });
-        slider(
-            ui,
-            &mut b.feather_px,
-            0.0..=4.0,
-            "edge feather px",
-            "background.feather_px",
-            changed,
-        );
-        slider(
-            ui,
-            &mut b.sensitivity,
-            0.5..=2.0,
-            "detail kept",
-            "background.sensitivity",
-            changed,
-        );
-    }
-
-    toggle(
+                if is_colour && ui.color_edit_button_srgb(&mut rgb).changed() {
+                    b.fill = BackgroundFill::Colour { rgb };
+                    *changed = Some("background.colour".into());
+                }
+            });
+            slider(
+                ui,
+                &mut b.feather_px,
+                0.0..=4.0,
+                "edge feather",
+                "background.feather_px",
+                changed,
+            );
+            slider(
+                ui,
+                &mut b.sensitivity,
+                0.5..=2.0,
+                "detail kept",
+                "background.sensitivity",
+                changed,
+            );
+        },
+    );
+    section(
         ui,
         &mut r.sharpen,
         "Sharpen",
@@ -387,35 +384,34 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
         Sharpen::default,
         "sharpen",
         changed,
+        |ui, s, changed| {
+            slider(
+                ui,
+                &mut s.amount,
+                0.0..=2.0,
+                "amount",
+                "sharpen.amount",
+                changed,
+            );
+            slider(
+                ui,
+                &mut s.radius_px,
+                0.3..=3.0,
+                "radius px",
+                "sharpen.radius_px",
+                changed,
+            );
+            slider(
+                ui,
+                &mut s.threshold_levels,
+                0.0..=10.0,
+                "threshold",
+                "sharpen.threshold_levels",
+                changed,
+            );
+        },
     );
-    if let Some(s) = &mut r.sharpen {
-        slider(
-            ui,
-            &mut s.amount,
-            0.0..=2.0,
-            "amount",
-            "sharpen.amount",
-            changed,
-        );
-        slider(
-            ui,
-            &mut s.radius_px,
-            0.3..=3.0,
-            "radius px",
-            "sharpen.radius_px",
-            changed,
-        );
-        slider(
-            ui,
-            &mut s.threshold_levels,
-            0.0..=10.0,
-            "threshold",
-            "sharpen.threshold_levels",
-            changed,
-        );
-    }
-
-    toggle(
+    section(
         ui,
         &mut r.frame,
         "Frame",
@@ -423,55 +419,51 @@ fn operations_ui(ui: &mut egui::Ui, r: &mut Recipe, changed: &mut Changed) {
         Frame::square_2000,
         "frame",
         changed,
-    );
-    if let Some(f) = &mut r.frame {
-        ui.horizontal(|ui| {
-            ui.add_space(18.0);
-            for (spec, name) in [
-                (Frame::square_2000(), "Square"),
-                (Frame::portrait_4x5(), "4:5"),
-                (Frame::banner_16x9(), "16:9"),
-            ] {
-                let on = (f.width_px, f.height_px) == (spec.width_px, spec.height_px);
-                if ui
-                    .selectable_label(on, name)
-                    .on_hover_text(format!("{} × {} px", spec.width_px, spec.height_px))
-                    .clicked()
-                    && !on
-                {
-                    f.width_px = spec.width_px;
-                    f.height_px = spec.height_px;
-                    *changed = Some("frame.size".into());
+        |ui, f, changed| {
+            ui.horizontal(|ui| {
+                for (spec, name) in [
+                    (Frame::square_2000(), "Square"),
+                    (Frame::portrait_4x5(), "4:5"),
+                    (Frame::banner_16x9(), "16:9"),
+                ] {
+                    let on = (f.width_px, f.height_px) == (spec.width_px, spec.height_px);
+                    if ui
+                        .selectable_label(on, name)
+                        .on_hover_text(format!("{} × {} px", spec.width_px, spec.height_px))
+                        .clicked()
+                        && !on
+                    {
+                        f.width_px = spec.width_px;
+                        f.height_px = spec.height_px;
+                        *changed = Some("frame.size".into());
+                    }
                 }
-            }
-        });
-        slider(
-            ui,
-            &mut f.fill_frac,
-            0.5..=1.0,
-            "product fills",
-            "frame.fill_frac",
-            changed,
-        );
-        let mut shadow = f.shadow.is_some();
-        ui.horizontal(|ui| {
-            ui.add_space(18.0);
+            });
+            slider(
+                ui,
+                &mut f.fill_frac,
+                0.5..=1.0,
+                "product fills",
+                "frame.fill_frac",
+                changed,
+            );
+            let mut shadow = f.shadow.is_some();
             if ui.checkbox(&mut shadow, "contact shadow").changed() {
                 f.shadow = shadow.then(Shadow::default);
                 *changed = Some("frame.shadow".into());
             }
-        });
-        if let Some(s) = &mut f.shadow {
-            slider(
-                ui,
-                &mut s.opacity,
-                0.0..=0.8,
-                "shadow",
-                "frame.shadow.opacity",
-                changed,
-            );
-        }
-    }
+            if let Some(s) = &mut f.shadow {
+                slider(
+                    ui,
+                    &mut s.opacity,
+                    0.0..=0.8,
+                    "shadow",
+                    "frame.shadow.opacity",
+                    changed,
+                );
+            }
+        },
+    );
 }
 
 fn mask_edits_ui(

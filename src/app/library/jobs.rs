@@ -534,7 +534,7 @@ mod tests {
         let mut recipes: Vec<Recipe> = Preset::ALL.iter().map(|p| p.recipe()).collect();
         recipes.push(with_brush);
         for recipe in recipes {
-            for side in [256u32, 384] {
+            for side in [256u32, 768] {
                 let opts = RenderOptions::preview(side, &never);
                 let one_shot = render(&original, &recipe, &opts).expect("one shot");
                 let (w, h) = original.dimensions();
