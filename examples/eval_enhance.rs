@@ -37,6 +37,9 @@ struct Case {
     is_product: bool,
 }
 
+/// One table row: name, is-product, Lanczos3, ImageMagick (if run), Sightline.
+type Row = (String, bool, Scores, Option<Scores>, Scores);
+
 struct Scores {
     ssim: f64,
     psnr: f64,
@@ -104,7 +107,7 @@ fn run() -> Result<(), String> {
     if args.iter().any(|a| a == "--ablate") {
         return ablate(&cases, &recipe);
     }
-    let mut rows: Vec<(String, bool, Scores, Option<Scores>, Scores)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for (i, case) in cases.iter().enumerate() {
         let degraded = degrade(&case.original, case.cast_rgb, 1000 + i as u64)?;
         let deg_path = work.join("degraded").join(format!("{}.jpg", case.name));
@@ -186,9 +189,7 @@ fn run() -> Result<(), String> {
     }
 
     let n = rows.len() as f64;
-    let mean = |f: &dyn Fn(&(String, bool, Scores, Option<Scores>, Scores)) -> f64| {
-        rows.iter().map(f).sum::<f64>() / n
-    };
+    let mean = |f: &dyn Fn(&Row) -> f64| rows.iter().map(f).sum::<f64>() / n;
     let ssim_l = mean(&|r| r.2.ssim);
     let ssim_o = mean(&|r| r.4.ssim);
     let psnr_l = mean(&|r| r.2.psnr);

@@ -139,7 +139,7 @@ impl BackdropModel {
             };
             for x in xs {
                 k += 1;
-                if k % step != 0 {
+                if !k.is_multiple_of(step) {
                     continue;
                 }
                 let p = img.get_pixel(x, y);
@@ -247,8 +247,9 @@ fn least_squares(samples: &[&([f32; 6], [f32; 3])]) -> Option<[[f32; 6]; 3]> {
             for r in 0..6 {
                 if r != col {
                     let f = m[r][col] / m[col][col];
-                    for k in col..6 {
-                        m[r][k] -= f * m[col][k];
+                    let pivot_row = m[col];
+                    for (v, p) in m[r].iter_mut().zip(pivot_row).skip(col) {
+                        *v -= f * p;
                     }
                     v[r] -= f * v[col];
                 }
