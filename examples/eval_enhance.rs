@@ -472,8 +472,12 @@ fn cutout_eval(work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
         ("mean mask IoU >= 0.95", mean >= 0.95),
         ("every product mask IoU >= 0.95", min >= 0.95),
         (
-            "halo pixels <= 0.5% of the band outside the product",
+            "halo pixels <= 0.5% of the 1-3 px band",
             halo_total * 200 <= band_total,
+        ),
+        (
+            "halo pixels <= 0.5% of the 1.5-3.5 px band",
+            halo2_total * 200 <= band2_total,
         ),
     ])
 }
