@@ -139,7 +139,7 @@ impl BackdropModel {
             };
             for x in xs {
                 k += 1;
-                if k % step != 0 {
+                if !k.is_multiple_of(step) {
                     continue;
                 }
                 let p = img.get_pixel(x, y);
@@ -247,8 +247,9 @@ fn least_squares(samples: &[&([f32; 6], [f32; 3])]) -> Option<[[f32; 6]; 3]> {
             for r in 0..6 {
                 if r != col {
                     let f = m[r][col] / m[col][col];
-                    for k in col..6 {
-                        m[r][k] -= f * m[col][k];
+                    let pivot_row = m[col];
+                    for (v, p) in m[r].iter_mut().zip(pivot_row).skip(col) {
+                        *v -= f * p;
                     }
                     v[r] -= f * v[col];
                 }
@@ -656,7 +657,6 @@ fn soften_and_decontaminate(
     // Boundary band: pixels within 2 px (Chebyshev) of a mask change.
     let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
     let near = box_blur_f32(&m, w, h, 2);
-    let near1 = box_blur_f32(&m, w, h, 1);
     let in_band = |i: usize| near[i] > 0.0 && near[i] < 1.0;
     // Confident product pixels: at least 2 px inside the mask, so the smoothed detection's
     // slightly wide boundary never lends mixed edge colours to the product estimate.
@@ -730,15 +730,11 @@ fn soften_and_decontaminate(
             let solved = proj.clamp(0.0, 1.0);
             // Inside the mask a pixel at least as far from the backdrop as its product colour
             // is fully product; outside, the solve can only add partial coverage.
-            // (only direct neighbours of the mask can be partly covered: anything further out
-            // is backdrop or shadow).
-            if mask[i] {
-                solved
-            } else if near1[i] > 0.0 {
-                solved.min(0.5)
-            } else {
-                0.0
-            }
+            // Outside the mask the solve is not trusted: a floor shadow next to a dark product
+            // also "moves towards" the product colour and would be read as partial cover,
+            // leaving a grey rim. The detection threshold is low enough that real partial
+            // cover is already inside the mask.
+            if mask[i] { solved } else { 0.0 }
         } else {
             m[i]
         };
