@@ -67,6 +67,8 @@ pub enum Command {
     },
     StartImport,
     CloseImport,
+    /// Score every account and ring now (trains on the current labels).
+    ScoreNow,
     ShowRejects(PathBuf),
     CloseRejects,
 }

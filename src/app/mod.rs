@@ -18,7 +18,7 @@ pub use launch::{LaunchOptions, WINDOW_SIZE, run_gui};
 pub use paged::{PAGE_ROWS, Paged};
 pub use settings::{Settings, ThemeChoice, View};
 pub use toasts::{Toast, ToastKind, Toasts};
-pub use workspace::{OpenWorkspace, Opened, THUMBS_PER_JOB, WorkspaceState};
+pub use workspace::{OpenWorkspace, Opened, Rings, THUMBS_PER_JOB, WorkspaceState};
 
 use crate::fraud::browse::{AccountRow, TransactionRow};
 use crate::jobs::{JobFailure, JobManager};
@@ -60,6 +60,7 @@ pub enum JobOutput {
         result: Result<Box<crate::fraud::ingest::Plan>, (String, Option<(PathBuf, Vec<String>)>)>,
     },
     ImportDone(Box<crate::fraud::ingest::IngestSummary>),
+    Scored(String),
     Rejects {
         path: PathBuf,
         rows: Vec<crate::fraud::ingest::rejects::RejectRecord>,
@@ -91,6 +92,7 @@ pub enum FraudTab {
     #[default]
     Accounts,
     Transactions,
+    Rings,
     Loads,
 }
 
@@ -293,6 +295,7 @@ impl SightlineApp {
                     overview,
                     assets,
                     loads,
+                    rings,
                 } = *opened;
                 let reload = self.workspace.open().is_some_and(|w| w.path == path);
                 if !reload {
@@ -306,6 +309,7 @@ impl SightlineApp {
                     transactions: Paged::default(),
                     assets,
                     loads,
+                    rings,
                     library_filter: String::new(),
                     thumbnails: Default::default(),
                     thumbnails_pending: 0,
@@ -449,6 +453,13 @@ impl SightlineApp {
                     self.reload_workspace(path);
                 }
             }
+            JobOutput::Scored(message) => {
+                self.toasts.push(ToastKind::Success, message);
+                if let Some(ws) = self.workspace.open() {
+                    let path = ws.path.clone();
+                    self.reload_workspace(path);
+                }
+            }
             JobOutput::Rejects { path, rows } => {
                 if let Some(import) = &mut self.import {
                     import.rejects = Some(import::RejectsView { path, rows });
@@ -546,6 +557,14 @@ impl SightlineApp {
                 self.detect_import();
             }
             Command::StartImport => self.start_import(),
+            Command::ScoreNow => {
+                if let Some(ws) = self.workspace.open() {
+                    let path = ws.path.clone();
+                    self.jobs.spawn("Scoring accounts", move |ctx| {
+                        workspace::score_job(&path, ctx).map(JobOutput::Scored)
+                    });
+                }
+            }
             Command::CloseImport => {
                 if let Some(import) = &self.import
                     && let import::ImportStage::Loading { job, .. } = import.stage

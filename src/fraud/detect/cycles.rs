@@ -51,7 +51,8 @@ impl Search<'_> {
     }
 
     fn walk(&mut self, u: u32, arrival_secs: i64) {
-        if self.steps >= self.opts.cycle_steps_per_start || self.found.len() >= MAX_CYCLES_PER_START {
+        if self.steps >= self.opts.cycle_steps_per_start || self.found.len() >= MAX_CYCLES_PER_START
+        {
             return;
         }
         self.steps += 1;
@@ -91,7 +92,12 @@ impl Search<'_> {
     }
 }
 
-fn search_from(ds: &Dataset, money: &PairGraph, opts: &DetectOptions, s: u32) -> (Vec<(Vec<u32>, Vec<u32>)>, bool) {
+fn search_from(
+    ds: &Dataset,
+    money: &PairGraph,
+    opts: &DetectOptions,
+    s: u32,
+) -> (Vec<(Vec<u32>, Vec<u32>)>, bool) {
     if money.out_pairs(s).len() > opts.cycle_max_out_degree {
         return (Vec::new(), false);
     }
@@ -130,7 +136,8 @@ fn search_from(ds: &Dataset, money: &PairGraph, opts: &DetectOptions, s: u32) ->
             search.tx.pop();
         }
     }
-    let exhausted = search.steps >= opts.cycle_steps_per_start || search.found.len() >= MAX_CYCLES_PER_START;
+    let exhausted =
+        search.steps >= opts.cycle_steps_per_start || search.found.len() >= MAX_CYCLES_PER_START;
     (search.found, exhausted)
 }
 
@@ -152,14 +159,21 @@ pub fn detect_cycles(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> CycleHi
     let mut reported: HashSet<Vec<u32>> = HashSet::new();
     'outer: for (cycles, _) in per_start {
         for (path, tx) in cycles {
-            let lo = path.iter().enumerate().min_by_key(|x| x.1).map_or(0, |x| x.0);
+            let lo = path
+                .iter()
+                .enumerate()
+                .min_by_key(|x| x.1)
+                .map_or(0, |x| x.0);
             let mut key = path[lo..].to_vec();
             key.extend(&path[..lo]);
             if !reported.insert(key) {
                 continue;
             }
             if hits.candidates.len() >= opts.max_cycles {
-                hits.notes.push(format!("cycle search stopped at {} cycles", opts.max_cycles));
+                hits.notes.push(format!(
+                    "cycle search stopped at {} cycles",
+                    opts.max_cycles
+                ));
                 break 'outer;
             }
             let strength = cycle_strength(ds, &tx);
@@ -178,7 +192,10 @@ pub fn detect_cycles(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> CycleHi
 
 /// Laundering cycles pass on most of what they get, quickly; bill-splitting cycles do not.
 fn cycle_strength(ds: &Dataset, tx: &[u32]) -> f64 {
-    let amounts: Vec<f64> = tx.iter().map(|&t| ds.tx.amount[t as usize].max(0.0)).collect();
+    let amounts: Vec<f64> = tx
+        .iter()
+        .map(|&t| ds.tx.amount[t as usize].max(0.0))
+        .collect();
     let max = amounts.iter().copied().fold(0.0, f64::max);
     let min = amounts.iter().copied().fold(f64::MAX, f64::min);
     let retention = if max > 0.0 { min / max } else { 0.0 };
