@@ -218,17 +218,77 @@ pub fn run(
         "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = {};",
         t.cache_kib, t.autocheckpoint
     ))?;
+    let checkpointer = Checkpointer::start(&ws_path);
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
+    drop(checkpointer);
+    let t_end = Instant::now();
     let repaired = rebuild_deferred_indexes(conn);
     let restored = conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
     );
+    if std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some() {
+        eprintln!(
+            "trace: run {:.2} s, epilogue {:.2} s",
+            (t_end - started).as_secs_f64(),
+            t_end.elapsed().as_secs_f64()
+        );
+    }
     let mut summary = result?;
     repaired?;
     restored?;
     summary.workspace = ws_path;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Copies committed WAL frames into the database file on its own thread and connection while
+/// the load goes on, so the copy overlaps with parsing and inserting instead of following them
+/// (a passive checkpoint never blocks the writer). Stops when dropped.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    const PERIOD: std::time::Duration = std::time::Duration::from_millis(250);
+
+    fn start(path: &Path) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("ingest-checkpoint".into())
+            .spawn(move || {
+                let conn = match Workspace::connect(&path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "no background checkpoints for this load");
+                        return;
+                    }
+                };
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Self::PERIOD)
+                {
+                    // Busy or failed checkpoints are harmless: the run ends with its own.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::debug!(error = %e, "background checkpoint skipped");
+                    }
+                }
+            })
+            .ok();
+        Self {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// CPU time of the calling thread (Linux; 0 elsewhere), for the load trace.

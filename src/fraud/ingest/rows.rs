@@ -664,12 +664,68 @@ pub enum Row {
     Label(LabelRow),
 }
 
+/// A key of up to 23 bytes stored inline, so a lookup touches one cache line instead of
+/// chasing a pointer to a heap string (account lookups dominate the parser's time otherwise).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct SmallKey {
+    len: u8,
+    bytes: [u8; 23],
+}
+
+impl SmallKey {
+    fn new(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() > 23 {
+            return None;
+        }
+        let mut bytes = [0u8; 23];
+        bytes[..b.len()].copy_from_slice(b);
+        Some(Self {
+            len: b.len() as u8,
+            bytes,
+        })
+    }
+}
+
+/// String key → id, with short keys inline and long ones on the heap.
+#[derive(Default)]
+struct KeyMap {
+    short: FxHashMap<SmallKey, i64>,
+    long: FxHashMap<Box<str>, i64>,
+}
+
+impl std::fmt::Debug for KeyMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyMap({} keys)", self.short.len() + self.long.len())
+    }
+}
+
+impl KeyMap {
+    fn get(&self, k: &str) -> Option<i64> {
+        match SmallKey::new(k) {
+            Some(sk) => self.short.get(&sk).copied(),
+            None => self.long.get(k).copied(),
+        }
+    }
+
+    fn insert(&mut self, k: &str, id: i64) {
+        match SmallKey::new(k) {
+            Some(sk) => {
+                self.short.insert(sk, id);
+            }
+            None => {
+                self.long.insert(k.into(), id);
+            }
+        }
+    }
+}
+
 /// Account and entity keys → workspace ids, loaded at the start of a run.
 #[derive(Debug, Default)]
 pub struct Interner {
-    accounts: FxHashMap<Box<str>, i64>,
+    accounts: KeyMap,
     next_account: i64,
-    entities: [FxHashMap<Box<str>, i64>; 8],
+    entities: [KeyMap; 8],
     next_entity: i64,
     symbols: FxHashMap<Box<str>, u32>,
 }
@@ -717,7 +773,7 @@ impl Interner {
             let id: i64 = r.get(0)?;
             let ext: String = r.get(1)?;
             max_id = max_id.max(id);
-            me.accounts.insert(ext.into_boxed_str(), id);
+            me.accounts.insert(&ext, id);
         }
         me.next_account = max_id + 1;
         let mut stmt = conn.prepare("SELECT id, kind, value FROM entities")?;
@@ -729,7 +785,7 @@ impl Interner {
             let value: String = r.get(2)?;
             max_id = max_id.max(id);
             if let Some(k) = EntityKind::parse(&kind) {
-                me.entities[kind_slot(k)].insert(value.into_boxed_str(), id);
+                me.entities[kind_slot(k)].insert(&value, id);
             }
         }
         me.next_entity = max_id + 1;
@@ -738,7 +794,7 @@ impl Interner {
 
     /// The id of an existing account.
     pub fn account_id(&self, ext: &str) -> Option<i64> {
-        self.accounts.get(ext).copied()
+        self.accounts.get(ext)
     }
 
     /// The id of an account, creating it (recorded in `new`) when unknown.
@@ -756,11 +812,11 @@ impl Interner {
     /// The id of an account and whether this call created it (the caller inserts it).
     pub fn account_flagged(&mut self, ext: &str) -> (i64, bool) {
         if let Some(id) = self.accounts.get(ext) {
-            return (*id, false);
+            return (id, false);
         }
         let id = self.next_account;
         self.next_account += 1;
-        self.accounts.insert(ext.into(), id);
+        self.accounts.insert(ext, id);
         (id, true)
     }
 
@@ -768,11 +824,11 @@ impl Interner {
     pub fn entity(&mut self, kind: EntityKind, value: &str, new: &mut NewKeys) -> i64 {
         let map = &mut self.entities[kind_slot(kind)];
         if let Some(id) = map.get(value) {
-            return *id;
+            return id;
         }
         let id = self.next_entity;
         self.next_entity += 1;
-        map.insert(value.into(), id);
+        map.insert(value, id);
         new.entities.push(NewEntity {
             id,
             kind,
