@@ -34,7 +34,10 @@ fn main() -> std::io::Result<()> {
     let accounts: u64 = args[2].parse().unwrap_or_else(|_| usage());
     let first: u64 = args[3].parse().unwrap_or_else(|_| usage());
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&args[4])?);
-    writeln!(out, "tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_sar,alert_id")?;
+    writeln!(
+        out,
+        "tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_sar,alert_id"
+    )?;
     let mut rng = Rng(first);
     let types = ["TRANSFER", "WIRE", "CREDIT", "DEPOSIT", "CHECK"];
     // 2017-01-01T00:00:00Z, one transaction every 30 s.

@@ -146,11 +146,24 @@ fn native_preset_loads_every_file_role_and_skips_ground_truth() {
     );
     assert_eq!(s.files[4].outcome, FileOutcome::Skipped);
     assert!(s.files.iter().all(|f| f.preset == "native"));
-    assert_eq!(e.count("SELECT count(*) FROM accounts"), 4, "A4 has no transactions but exists");
+    assert_eq!(
+        e.count("SELECT count(*) FROM accounts"),
+        4,
+        "A4 has no transactions but exists"
+    );
     assert_eq!(e.count("SELECT count(*) FROM transactions"), 3);
-    assert_eq!(e.text("SELECT name FROM entities WHERE kind = 'merchant' AND value = 'M1'"), "Corner Shop");
-    assert_eq!(e.text("SELECT status FROM transactions WHERE ext_id = 'T2'"), "declined");
-    assert_eq!(e.text("SELECT currency FROM transactions WHERE ext_id = 'T2'"), "EUR");
+    assert_eq!(
+        e.text("SELECT name FROM entities WHERE kind = 'merchant' AND value = 'M1'"),
+        "Corner Shop"
+    );
+    assert_eq!(
+        e.text("SELECT status FROM transactions WHERE ext_id = 'T2'"),
+        "declined"
+    );
+    assert_eq!(
+        e.text("SELECT currency FROM transactions WHERE ext_id = 'T2'"),
+        "EUR"
+    );
     assert_eq!(
         e.count("SELECT count(*) FROM transactions WHERE ext_id = 'T2' AND merchant_id IS NOT NULL AND dst_account IS NULL AND card_id IS NOT NULL"),
         1
@@ -161,21 +174,23 @@ fn native_preset_loads_every_file_role_and_skips_ground_truth() {
         2
     );
     // Device D1 seen twice on A1's transactions: one edge with uses, first and last seen.
-    let (uses, first, last): (i64, i64, i64) = e
-        .ws
-        .conn()
-        .query_row(
-            "SELECT uses, first_seen, last_seen FROM account_entities ae
+    let (uses, first, last): (i64, i64, i64) =
+        e.ws.conn()
+            .query_row(
+                "SELECT uses, first_seen, last_seen FROM account_entities ae
              JOIN entities en ON en.id = ae.entity_id JOIN accounts a ON a.id = ae.account_id
              WHERE en.kind = 'device' AND en.value = 'D1' AND a.ext_id = 'A1'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .expect("device edge");
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("device edge");
     assert_eq!((uses, first, last), (2, 1_704_103_200, 1_704_106_800));
     assert_eq!(e.label_of("A1").as_deref(), Some("fraud"));
     assert_eq!(e.label_of("A2").as_deref(), Some("legit"));
-    assert_eq!(e.count("SELECT count(*) FROM loads WHERE status = 'complete'"), 4);
+    assert_eq!(
+        e.count("SELECT count(*) FROM loads WHERE status = 'complete'"),
+        4
+    );
 }
 
 #[test]
@@ -192,7 +207,12 @@ fn amlsim_full_output_labels_both_ends_of_sar_transactions() {
     );
     let header = "acct_id,dsply_nm,type,acct_stat,acct_rptng_crncy,branch_id,acct_open_dt,acct_close_dt,init_balance,first_name,last_name,street_addr,city,state,country,zip,gender,birth_date,ssn,lon,lat";
     let mut accounts = format!("{header}\n");
-    for (id, first, ssn) in [(10, "John", "111-22-3333"), (11, "Ann", "222-33-4444"), (12, "Bo", "111-22-3333"), (13, "Cy", "999-00-1111")] {
+    for (id, first, ssn) in [
+        (10, "John", "111-22-3333"),
+        (11, "Ann", "222-33-4444"),
+        (12, "Bo", "111-22-3333"),
+        (13, "Cy", "999-00-1111"),
+    ] {
         accounts.push_str(&format!(
             "{id},C_{id},I,A,USD,1,0,1000000,1000,{first},Smith,1 A St,Town,CA,US,90000,M,1980-01-01,{ssn},0,0\n"
         ));
@@ -202,14 +222,27 @@ fn amlsim_full_output_labels_both_ends_of_sar_transactions() {
     assert!(s.files.iter().all(|f| f.preset == "amlsim"), "{s:#?}");
     assert_eq!(e.count("SELECT count(*) FROM accounts"), 4);
     assert_eq!(e.count("SELECT count(*) FROM transactions"), 4);
-    assert_eq!(e.text("SELECT name FROM accounts WHERE ext_id = '10'"), "John Smith");
-    assert_eq!(e.text("SELECT channel FROM transactions WHERE ext_id = '3'"), "wire");
+    assert_eq!(
+        e.text("SELECT name FROM accounts WHERE ext_id = '10'"),
+        "John Smith"
+    );
+    assert_eq!(
+        e.text("SELECT channel FROM transactions WHERE ext_id = '3'"),
+        "wire"
+    );
     assert_eq!(e.count("SELECT count(*) FROM transaction_labels"), 2);
     // Accounts 10 and 12 share an SSN.
-    assert_eq!(e.count("SELECT count(*) FROM entities WHERE kind = 'national_id'"), 3);
+    assert_eq!(
+        e.count("SELECT count(*) FROM entities WHERE kind = 'national_id'"),
+        3
+    );
     assert_eq!(
         e.effective_labels(),
-        vec![("10".into(), "fraud".into()), ("11".into(), "fraud".into()), ("12".into(), "fraud".into())]
+        vec![
+            ("10".into(), "fraud".into()),
+            ("11".into(), "fraud".into()),
+            ("12".into(), "fraud".into())
+        ]
     );
 }
 
@@ -225,10 +258,17 @@ fn amlsim_sample_keeps_identical_rows_and_creates_nodes_without_transactions() {
         &gzip(b"nodeid,isFraud,init_balance,fraudStep\n1,1,100.0,3\n2,0,50.0,-1\n3,0,10.0,-1\n4,0,1.0,-1\n"),
     );
     let s = e.load(&[tx.clone(), nodes], "amlsim-sample");
-    assert_eq!(s.loaded, 3 + 4, "identical rows are two transactions: {s:#?}");
+    assert_eq!(
+        s.loaded,
+        3 + 4,
+        "identical rows are two transactions: {s:#?}"
+    );
     assert_eq!(e.count("SELECT count(*) FROM transactions"), 3);
     assert_eq!(e.count("SELECT count(*) FROM accounts"), 4);
-    assert_eq!(e.count("SELECT min(ts) FROM transactions"), 1_483_228_800 + 86_400);
+    assert_eq!(
+        e.count("SELECT min(ts) FROM transactions"),
+        1_483_228_800 + 86_400
+    );
     assert_eq!(e.label_of("1").as_deref(), Some("fraud"));
     assert_eq!(e.label_of("4").as_deref(), Some("legit"));
     // The key of a row without an id is the file hash and the row number.
@@ -257,22 +297,42 @@ Savings Bank #9,20,900000001,800019B28,Corporation #1
     let s = e.load(&[tx, acc], "auto");
     assert!(s.files.iter().all(|f| f.preset == "amlworld"), "{s:#?}");
     let mut accounts: Vec<String> = {
-        let mut st = e.ws.conn().prepare("SELECT ext_id FROM accounts").expect("q");
-        st.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("ids")
+        let mut st =
+            e.ws.conn()
+                .prepare("SELECT ext_id FROM accounts")
+                .expect("q");
+        st.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("ids")
     };
     accounts.sort();
-    assert_eq!(accounts, vec!["10:8000EBD30", "1:8000F5340", "20:900000001", "3208:8000F4580"]);
+    assert_eq!(
+        accounts,
+        vec![
+            "10:8000EBD30",
+            "1:8000F5340",
+            "20:900000001",
+            "3208:8000F4580"
+        ]
+    );
     assert_eq!(
         e.count("SELECT count(*) FROM transactions t JOIN accounts s ON s.id = t.src_account JOIN accounts d ON d.id = t.dst_account WHERE s.ext_id = '1:8000F5340' AND d.ext_id = '3208:8000F4580' AND t.amount = 16.0 AND t.currency = 'USD' AND t.channel = 'credit_card'"),
         1
     );
-    assert_eq!(e.count("SELECT count(*) FROM transactions WHERE ts = 1661991600"), 2);
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE ts = 1661991600"),
+        2
+    );
     assert_eq!(e.label_of("1:8000F5340").as_deref(), Some("fraud"));
     assert_eq!(e.label_of("3208:8000F4580").as_deref(), Some("fraud"));
     assert_eq!(e.label_of("10:8000EBD30").as_deref(), Some("legit"));
     // Two accounts of one owner are linked through the owner's entity.
     assert_eq!(e.count("SELECT count(*) FROM account_entities"), 2);
-    assert_eq!(e.count("SELECT count(DISTINCT entity_id) FROM account_entities"), 1);
+    assert_eq!(
+        e.count("SELECT count(DISTINCT entity_id) FROM account_entities"),
+        1
+    );
 }
 
 #[test]
@@ -293,10 +353,16 @@ fn paysim_destinations_starting_with_m_are_merchants() {
         e.count("SELECT count(*) FROM transactions t JOIN entities m ON m.id = t.merchant_id WHERE m.value = 'M1979787155' AND t.dst_account IS NULL AND t.channel = 'payment'"),
         1
     );
-    assert_eq!(e.count("SELECT max(ts) FROM transactions"), 1_577_836_800 + 7200);
+    assert_eq!(
+        e.count("SELECT max(ts) FROM transactions"),
+        1_577_836_800 + 7200
+    );
     assert_eq!(e.label_of("C1231006815").as_deref(), Some("legit"));
     assert_eq!(e.label_of("C38997010").as_deref(), Some("fraud"));
-    assert_eq!(e.count("SELECT count(*) FROM labels WHERE label = 'fraud'"), 4);
+    assert_eq!(
+        e.count("SELECT count(*) FROM labels WHERE label = 'fraud'"),
+        4
+    );
 }
 
 #[test]
@@ -324,28 +390,55 @@ fn ieee_cis_transaction_and_identity_files() {
 ",
     );
     let s = e.load(&[idf, txf], "ieee-cis");
-    assert_eq!(s.files[0].role, FileRole::Transactions, "transactions load before identity");
+    assert_eq!(
+        s.files[0].role,
+        FileRole::Transactions,
+        "transactions load before identity"
+    );
     assert_eq!(s.files[1].role, FileRole::Identity);
-    assert_eq!(s.files[1].rejected, 1, "identity row of an unknown transaction: {s:#?}");
+    assert_eq!(
+        s.files[1].rejected, 1,
+        "identity row of an unknown transaction: {s:#?}"
+    );
     assert_eq!(e.count("SELECT count(*) FROM transactions"), 4);
     // Two rows share the user key card1:addr1:email.
     assert_eq!(e.count("SELECT count(*) FROM accounts"), 3);
-    assert_eq!(e.count("SELECT count(*) FROM accounts WHERE ext_id = '2755:325.0:gmail.com'"), 1);
-    assert_eq!(e.count("SELECT count(*) FROM accounts WHERE ext_id = '13926:315.0:'"), 1);
+    assert_eq!(
+        e.count("SELECT count(*) FROM accounts WHERE ext_id = '2755:325.0:gmail.com'"),
+        1
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM accounts WHERE ext_id = '13926:315.0:'"),
+        1
+    );
     assert_eq!(
         e.count("SELECT count(*) FROM transactions t JOIN entities d ON d.id = t.device_id WHERE t.ext_id = '2987001' AND d.value = 'SAMSUNG SM-G892A Build/NRD90M'"),
         1
     );
-    assert_eq!(e.count("SELECT count(*) FROM entities WHERE kind = 'card'"), 3);
-    assert_eq!(e.count("SELECT min(ts) FROM transactions"), 1_512_086_400 + 86_400);
-    assert_eq!(e.label_of("4663:330.0:outlook.com").as_deref(), Some("fraud"));
-    let rej = rejects::read_rejects(s.files[1].rejects_path.as_ref().expect("rejects file"), 0, 10)
-        .expect("rejects readable");
+    assert_eq!(
+        e.count("SELECT count(*) FROM entities WHERE kind = 'card'"),
+        3
+    );
+    assert_eq!(
+        e.count("SELECT min(ts) FROM transactions"),
+        1_512_086_400 + 86_400
+    );
+    assert_eq!(
+        e.label_of("4663:330.0:outlook.com").as_deref(),
+        Some("fraud")
+    );
+    let rej = rejects::read_rejects(
+        s.files[1].rejects_path.as_ref().expect("rejects file"),
+        0,
+        10,
+    )
+    .expect("rejects readable");
     assert_eq!(rej[0].line, 4);
     assert!(rej[0].reason.contains("2999999"), "{rej:?}");
 }
 
-const AMLSIM_HEADER: &str = "tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_sar,alert_id";
+const AMLSIM_HEADER: &str =
+    "tran_id,orig_acct,bene_acct,tx_type,base_amt,tran_timestamp,is_sar,alert_id";
 
 #[test]
 fn broken_rows_are_rejected_with_line_reason_and_original_text() {
@@ -377,8 +470,15 @@ fn broken_rows_are_rejected_with_line_reason_and_original_text() {
         (13, 2, 10, 1),
         "{s:#?}"
     );
-    let path = s.files[0].rejects_path.clone().expect("rejects file written");
-    assert!(path.starts_with(e.dir.path().join("ws.rejects")), "{}", path.display());
+    let path = s.files[0]
+        .rejects_path
+        .clone()
+        .expect("rejects file written");
+    assert!(
+        path.starts_with(e.dir.path().join("ws.rejects")),
+        "{}",
+        path.display()
+    );
     let raw = std::fs::read_to_string(&path).expect("rejects file");
     assert!(raw.starts_with("file,line,reason,original\n"), "{raw}");
     let rej = rejects::read_rejects(&path, 0, 100).expect("readable");
@@ -390,19 +490,28 @@ fn broken_rows_are_rejected_with_line_reason_and_original_text() {
     };
     assert!(rej.iter().all(|r| r.file == "transactions.csv"));
     assert!(by_line(3).reason.contains("non-numeric amount"));
-    assert_eq!(by_line(3).original, "2,10,11,TRANSFER,abc,2017-01-01T00:00:00Z,False,-1");
+    assert_eq!(
+        by_line(3).original,
+        "2,10,11,TRANSFER,abc,2017-01-01T00:00:00Z,False,-1"
+    );
     assert!(by_line(4).reason.contains("bad timestamp"));
     assert!(by_line(5).reason.contains("missing transaction id"));
     assert!(by_line(6).reason.contains("wrong column count"));
     assert!(by_line(7).reason.contains("invalid UTF-8"));
-    assert!(by_line(7).original.contains("\\xFF\\xFE"), "invalid bytes kept escaped");
+    assert!(
+        by_line(7).original.contains("\\xFF\\xFE"),
+        "invalid bytes kept escaped"
+    );
     assert!(by_line(8).reason.contains("bad label"));
     assert!(by_line(10).reason.contains("non-numeric amount"));
     assert!(by_line(11).reason.contains("missing source account"));
     assert!(by_line(15).reason.contains("wrong column count"));
     assert!(by_line(16).reason.contains("unterminated"));
     // The multi-line quoted row (lines 13-14) loaded, channel and all.
-    assert_eq!(e.text("SELECT channel FROM transactions WHERE ext_id = '9'"), "trans\nfer");
+    assert_eq!(
+        e.text("SELECT channel FROM transactions WHERE ext_id = '9'"),
+        "trans\nfer"
+    );
     let load = &loads::list(e.ws.conn()).expect("loads")[0];
     assert_eq!((load.rows_read, load.rejected), (13, 10));
     assert_eq!(load.status, "complete");
@@ -434,7 +543,11 @@ fn amlsim_file(rows: u64, broken_every: u64) -> String {
     let mut s = format!("{AMLSIM_HEADER}\n");
     for i in 1..=rows {
         if broken_every > 0 && i % broken_every == 0 {
-            s.push_str(&format!("{i},{},{},TRANSFER,oops,2017-01-01T00:00:00Z,False,-1\n", i % 97, i % 89));
+            s.push_str(&format!(
+                "{i},{},{},TRANSFER,oops,2017-01-01T00:00:00Z,False,-1\n",
+                i % 97,
+                i % 89
+            ));
             continue;
         }
         let sar = if i % 50 == 0 { "True" } else { "False" };
@@ -449,7 +562,12 @@ fn amlsim_file(rows: u64, broken_every: u64) -> String {
     s
 }
 
-type Snapshot = (Vec<(String, i64, String, Option<String>, f64)>, Vec<String>, Vec<(String, String)>, i64);
+type Snapshot = (
+    Vec<(String, i64, String, Option<String>, f64)>,
+    Vec<String>,
+    Vec<(String, String)>,
+    i64,
+);
 
 fn snapshot(e: &Env) -> Snapshot {
     let conn = e.ws.conn();
@@ -460,17 +578,26 @@ fn snapshot(e: &Env) -> Snapshot {
         )
         .expect("q");
     let tx = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
         .expect("rows")
         .collect::<Result<_, _>>()
         .expect("tx");
-    let mut st = conn.prepare("SELECT ext_id FROM accounts ORDER BY ext_id").expect("q");
+    let mut st = conn
+        .prepare("SELECT ext_id FROM accounts ORDER BY ext_id")
+        .expect("q");
     let accounts = st
         .query_map([], |r| r.get(0))
         .expect("rows")
         .collect::<Result<_, _>>()
         .expect("accounts");
-    (tx, accounts, e.effective_labels(), e.count("SELECT count(*) FROM transaction_labels"))
+    (
+        tx,
+        accounts,
+        e.effective_labels(),
+        e.count("SELECT count(*) FROM transaction_labels"),
+    )
 }
 
 #[test]
@@ -487,7 +614,13 @@ fn a_cancelled_then_resumed_load_ends_identical_to_an_uninterrupted_one() {
 
     let mut cut = env();
     let f = cut.write("transactions.csv", text.as_bytes());
-    let plan = detect(std::slice::from_ref(&f), "auto", None, &DetectOptions::default()).expect("plan");
+    let plan = detect(
+        std::slice::from_ref(&f),
+        "auto",
+        None,
+        &DetectOptions::default(),
+    )
+    .expect("plan");
     let cancel = AtomicBool::new(false);
     let first = run(&mut cut.ws, &plan, &opts, &cancel, &|p| {
         if p.rows_read >= 15_000 {
@@ -510,12 +643,27 @@ fn a_cancelled_then_resumed_load_ends_identical_to_an_uninterrupted_one() {
     let resumed = cut.load_with(&[f], "auto", None, &opts).expect("resume");
     assert_eq!(resumed.files[0].outcome, FileOutcome::Resumed);
     assert_eq!(
-        (resumed.rows_read, resumed.loaded, resumed.rejected, resumed.duplicates),
+        (
+            resumed.rows_read,
+            resumed.loaded,
+            resumed.rejected,
+            resumed.duplicates
+        ),
         (full.rows_read, full.loaded, full.rejected, full.duplicates)
     );
     assert_eq!(snapshot(&cut), snapshot(&whole));
-    let rej_a = rejects::read_rejects(full.files[0].rejects_path.as_ref().expect("rejects"), 0, 1000).expect("read");
-    let rej_b = rejects::read_rejects(resumed.files[0].rejects_path.as_ref().expect("rejects"), 0, 1000).expect("read");
+    let rej_a = rejects::read_rejects(
+        full.files[0].rejects_path.as_ref().expect("rejects"),
+        0,
+        1000,
+    )
+    .expect("read");
+    let rej_b = rejects::read_rejects(
+        resumed.files[0].rejects_path.as_ref().expect("rejects"),
+        0,
+        1000,
+    )
+    .expect("read");
     assert_eq!(rej_a, rej_b, "no reject lost or written twice");
     assert_eq!(cut.count("SELECT count(*) FROM loads"), 1);
     // Bulk-load indexes are back.
@@ -548,10 +696,17 @@ fn labels_import_and_revoke_are_kept_apart_from_the_data() {
     let tx = e.write("transactions.csv", NATIVE_TX.as_bytes());
     e.load(&[tx], "native");
     assert_eq!(e.count("SELECT count(*) FROM labels"), 0);
-    let f = e.write("analyst.csv", b"entity_id,label\nA1,fraud\nA2,legit\nA9,fraud\nA3,maybe\n");
+    let f = e.write(
+        "analyst.csv",
+        b"entity_id,label\nA1,fraud\nA2,legit\nA9,fraud\nA3,maybe\n",
+    );
     let s = labels::import(&mut e.ws, &f, "analyst").expect("import");
-    assert_eq!((s.rows_read, s.loaded, s.rejected, s.duplicates), (4, 2, 2, 0));
-    let rej = rejects::read_rejects(s.rejects_path.as_ref().expect("rejects"), 0, 10).expect("read");
+    assert_eq!(
+        (s.rows_read, s.loaded, s.rejected, s.duplicates),
+        (4, 2, 2, 0)
+    );
+    let rej =
+        rejects::read_rejects(s.rejects_path.as_ref().expect("rejects"), 0, 10).expect("read");
     assert!(rej[0].reason.contains("unknown account"), "{rej:?}");
     let again = labels::import(&mut e.ws, &f, "analyst").expect("import again");
     assert_eq!((again.loaded, again.duplicates), (0, 2));
@@ -573,7 +728,13 @@ fn labels_import_and_revoke_are_kept_apart_from_the_data() {
 fn an_unknown_header_without_mapping_fails_before_writing() {
     let e = env();
     let f = e.write("export.csv", b"foo,bar\n1,2\n");
-    let err = detect(&[f.clone()], "auto", None, &DetectOptions::default()).expect_err("unknown");
+    let err = detect(
+        std::slice::from_ref(&f),
+        "auto",
+        None,
+        &DetectOptions::default(),
+    )
+    .expect_err("unknown");
     assert!(matches!(err, IngestError::UnknownHeader { .. }), "{err}");
     assert!(err.to_string().contains("--mapping"), "{err}");
     // Through the CLI: the workspace is not even created.
@@ -599,7 +760,10 @@ fn an_unknown_header_without_mapping_fails_before_writing() {
 #[test]
 fn a_mapping_naming_a_missing_column_fails_before_writing() {
     let mut e = env();
-    let f = e.write("bank.csv", b"Ref;Booked;From;To;Amount\nR1;01.02.2024 10:00;X;Y;1\n");
+    let f = e.write(
+        "bank.csv",
+        b"Ref;Booked;From;To;Amount\nR1;01.02.2024 10:00;X;Y;1\n",
+    );
     let mapping = Mapping::from_toml_str(
         r#"
 name = "bank"
@@ -663,10 +827,22 @@ thousands = "."
         .load_with(&[f], "auto", Some(&mapping), &IngestOptions::default())
         .expect("load");
     assert_eq!((s.loaded, s.rejected), (2, 0), "{s:#?}");
-    assert_eq!(e.count("SELECT ts FROM transactions WHERE ext_id = 'R1'"), 1_706_778_000); // 09:00Z
-    assert_eq!(e.count("SELECT ts FROM transactions WHERE ext_id = 'R2'"), 1_719_820_800); // 08:00Z
-    assert_eq!(e.count("SELECT count(*) FROM transactions WHERE ext_id = 'R1' AND amount = 1234.5"), 1);
-    assert_eq!(e.text("SELECT currency FROM transactions WHERE ext_id = 'R1'"), "EUR");
+    assert_eq!(
+        e.count("SELECT ts FROM transactions WHERE ext_id = 'R1'"),
+        1_706_778_000
+    ); // 09:00Z
+    assert_eq!(
+        e.count("SELECT ts FROM transactions WHERE ext_id = 'R2'"),
+        1_719_820_800
+    ); // 08:00Z
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE ext_id = 'R1' AND amount = 1234.5"),
+        1
+    );
+    assert_eq!(
+        e.text("SELECT currency FROM transactions WHERE ext_id = 'R1'"),
+        "EUR"
+    );
     assert_eq!(e.label_of("Y").as_deref(), Some("fraud"));
     assert_eq!(e.label_of("X").as_deref(), Some("legit"));
 }
@@ -681,7 +857,10 @@ fn json_lines_load_through_the_same_presets() {
     let s = e.load(&[f], "auto");
     assert_eq!(s.files[0].preset, "amlsim-sample");
     assert_eq!((s.rows_read, s.loaded, s.rejected), (4, 2, 2), "{s:#?}");
-    assert_eq!(e.count("SELECT count(*) FROM transactions WHERE amount = 10.5"), 1);
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE amount = 10.5"),
+        1
+    );
 }
 
 #[test]
@@ -692,9 +871,15 @@ fn a_line_just_over_the_record_cap_is_rejected_and_the_rest_loads() {
     let long_channel = "X".repeat(cap + 1 - (ok.len() - "TRANSFER".len()));
     let long = format!("2,10,11,{long_channel},1.0,2017-01-01T00:00:00Z,False,-1");
     assert_eq!(long.len(), cap + 1);
-    let just_fits = format!("3,10,11,{},1.0,2017-01-01T00:00:00Z,False,-1", &long_channel[1..]);
+    let just_fits = format!(
+        "3,10,11,{},1.0,2017-01-01T00:00:00Z,False,-1",
+        &long_channel[1..]
+    );
     assert_eq!(just_fits.len(), cap);
-    let f = e.write("transactions.csv", format!("{AMLSIM_HEADER}\n{ok}\n{long}\n{just_fits}\n").as_bytes());
+    let f = e.write(
+        "transactions.csv",
+        format!("{AMLSIM_HEADER}\n{ok}\n{long}\n{just_fits}\n").as_bytes(),
+    );
     let opts = IngestOptions {
         limits: SourceLimits {
             record_cap_bytes: cap,
@@ -704,7 +889,8 @@ fn a_line_just_over_the_record_cap_is_rejected_and_the_rest_loads() {
     };
     let s = e.load_with(&[f], "amlsim", None, &opts).expect("load");
     assert_eq!((s.loaded, s.rejected), (2, 1), "{s:#?}");
-    let rej = rejects::read_rejects(s.files[0].rejects_path.as_ref().expect("rejects"), 0, 10).expect("read");
+    let rej = rejects::read_rejects(s.files[0].rejects_path.as_ref().expect("rejects"), 0, 10)
+        .expect("read");
     assert_eq!(rej[0].line, 3);
     assert!(rej[0].reason.contains("record cap"), "{rej:?}");
 }
@@ -720,7 +906,10 @@ fn a_gzip_bomb_stops_at_the_decompression_cap() {
     let err = e
         .load_with(&[f], "amlsim-sample", None, &IngestOptions::default())
         .expect_err("capped");
-    assert!(matches!(err, IngestError::DecompressionLimit { .. }), "{err}");
+    assert!(
+        matches!(err, IngestError::DecompressionLimit { .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("--gzip-max-ratio"), "{err}");
 }
 
@@ -749,18 +938,35 @@ fn a_workspace_that_is_not_sqlite_is_refused_and_random_bytes_are_an_unknown_hea
 fn the_real_amlsim_sample_loads_with_all_its_rows_and_accounts() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/amlsim-20k-fanin-cycle");
     let files = vec![dir.join("transactions.csv.gz"), dir.join("nodes.csv.gz")];
-    assert!(files.iter().all(|f| f.exists()), "shared data missing at {}", dir.display());
+    assert!(
+        files.iter().all(|f| f.exists()),
+        "shared data missing at {}",
+        dir.display()
+    );
     let mut e = env();
     let s = e.load(&files, "auto");
-    assert!(s.files.iter().all(|f| f.preset == "amlsim-sample"), "{s:#?}");
-    let tx = s.files.iter().find(|f| f.role == FileRole::Transactions).expect("tx file");
+    assert!(
+        s.files.iter().all(|f| f.preset == "amlsim-sample"),
+        "{s:#?}"
+    );
+    let tx = s
+        .files
+        .iter()
+        .find(|f| f.role == FileRole::Transactions)
+        .expect("tx file");
     assert_eq!(tx.rows_read, 120_558);
     assert_eq!((tx.loaded, tx.rejected, tx.duplicates), (120_558, 0, 0));
     assert_eq!(e.count("SELECT count(*) FROM accounts"), 20_000);
     assert_eq!(e.count("SELECT count(*) FROM transactions"), 120_558);
     // nodes.csv marks 1,804 nodes isFraud = 1 (its metadata.txt says 1,803).
-    assert_eq!(e.count("SELECT count(*) FROM labels WHERE label = 'fraud'"), 1_804);
-    assert_eq!(e.count("SELECT count(*) FROM labels WHERE label = 'legit'"), 18_196);
+    assert_eq!(
+        e.count("SELECT count(*) FROM labels WHERE label = 'fraud'"),
+        1_804
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM labels WHERE label = 'legit'"),
+        18_196
+    );
     let again = e.load(&files, "auto");
     assert_eq!(again.loaded, 0);
 }

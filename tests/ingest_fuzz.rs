@@ -6,10 +6,19 @@ use proptest::prelude::*;
 use sightline::fraud::ingest::{FileRole, SourceLimits, parse_bytes_for_test, preset};
 
 fn header() -> Vec<String> {
-    ["tran_id", "orig_acct", "bene_acct", "tx_type", "base_amt", "tran_timestamp", "is_sar", "alert_id"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "tran_id",
+        "orig_acct",
+        "bene_acct",
+        "tx_type",
+        "base_amt",
+        "tran_timestamp",
+        "is_sar",
+        "alert_id",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 fn limits() -> SourceLimits {

@@ -152,7 +152,10 @@ fn open_connection(path: &Path, mode: OpenMode) -> Result<Connection, StoreError
         .map_err(|e| classify(path, e))?;
     // A new file gets 16 KiB pages (the size is fixed once the first table exists): bulk loads
     // of a million transactions write and sort a quarter of the pages they would at 4 KiB.
-    let empty = !exists || std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false);
+    let empty = !exists
+        || std::fs::metadata(path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false);
     if empty {
         conn.execute_batch(&format!("PRAGMA page_size = {NEW_PAGE_SIZE_BYTES};"))
             .map_err(|e| classify(path, e))?;

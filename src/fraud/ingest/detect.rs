@@ -12,7 +12,9 @@ use super::error::IngestError;
 use super::mapping::{FileMapping, FileRole, Mapping, resolve_column};
 use super::presets::presets_for;
 use super::rows::{Compiled, Problem, missing_columns};
-use super::source::{Cells, Format, RecordStatus, SourceLimits, logical_name, open, split_csv, split_json};
+use super::source::{
+    Cells, Format, RecordStatus, SourceLimits, logical_name, open, split_csv, split_json,
+};
 
 /// Options of a detection.
 #[derive(Clone, Debug)]
@@ -101,7 +103,11 @@ fn best<'m>(mappings: &'m [Mapping], header: &[String], file_name: &str) -> Opti
     for mapping in mappings {
         for section in &mapping.files {
             let score = if section.role == FileRole::GroundTruth {
-                if section.file_names.iter().any(|n| n.eq_ignore_ascii_case(file_name)) {
+                if section
+                    .file_names
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(file_name))
+                {
                     usize::MAX
                 } else {
                     continue;
@@ -307,7 +313,10 @@ fn preview_row(
             values: (0..cells.len())
                 .map(|i| {
                     (
-                        header.get(i).cloned().unwrap_or_else(|| format!("#{}", i + 1)),
+                        header
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("#{}", i + 1)),
                         cells.get(i).to_string(),
                     )
                 })
@@ -401,7 +410,13 @@ fn missing_error(path: &Path, m: &Mapping, header: &[String]) -> IngestError {
 
 /// "closest: preset X lacks columns …" for the unknown-header message.
 fn closest_hint(presets: &[Mapping], header: &[String]) -> String {
-    let mut best: Option<(usize, &Mapping, &FileMapping, Vec<(String, String)>)> = None;
+    struct Closest<'m> {
+        found: usize,
+        mapping: &'m Mapping,
+        section: &'m FileMapping,
+        missing: Vec<(String, String)>,
+    }
+    let mut best: Option<Closest<'_>> = None;
     for m in presets {
         for f in &m.files {
             if f.role == FileRole::GroundTruth {
@@ -409,13 +424,23 @@ fn closest_hint(presets: &[Mapping], header: &[String]) -> String {
             }
             let missing = missing_columns(f, header);
             let found = f.referenced_columns().len() - missing.len();
-            if found > 0 && best.as_ref().is_none_or(|b| found > b.0) {
-                best = Some((found, m, f, missing));
+            if found > 0 && best.as_ref().is_none_or(|b| found > b.found) {
+                best = Some(Closest {
+                    found,
+                    mapping: m,
+                    section: f,
+                    missing,
+                });
             }
         }
     }
     match best {
-        Some((_, m, f, missing)) => format!(
+        Some(Closest {
+            mapping: m,
+            section: f,
+            missing,
+            ..
+        }) => format!(
             " (closest: preset {} {} file, which also needs {})",
             m.name,
             f.role.as_str(),

@@ -11,6 +11,9 @@
 //! a small table drops the secondary transaction indexes in its first batch and rebuilds them
 //! in its last; the dropped definitions are kept in `meta` (same transaction as the drop), so a
 //! kill in between is repaired by the next run or by [`repair_indexes`].
+//!
+//! `SIGHTLINE_INGEST_TRACE=1` prints where a load spent its time (waiting for rows, inserting,
+//! committing, rebuilding indexes, the writer thread's CPU time) to stderr, for profiling.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,16 +28,22 @@ use super::detect::{FilePlan, Plan, record_problem, split_record};
 use super::error::IngestError;
 use super::labels::LabelState;
 use super::loads::{LoadRecord, latest_with_hash};
-use super::mapping::{EntityKind, FileRole, Field, LabelRule};
+use super::mapping::{EntityKind, Field, FileRole, LabelRule};
 use super::rejects::{RejectsWriter, rejects_path};
-use super::rows::{Compiled, Interner, NewKeys, Row, Sym, TxRow, reason_of};
+use super::rows::{Compiled, Interner, NewKeys, Row, RowOrigin, Sym, TxRow, reason_of};
 use super::source::{Cells, Format, SourceLimits, hash_file, open, read_error};
 use crate::store::{Workspace, now_secs};
 
 /// `meta` key holding the `CREATE INDEX` statements a bulk load dropped (JSON array).
 const DEFERRED_INDEXES_KEY: &str = "ingest.deferred_indexes";
-/// Page cache while rebuilding indexes (KiB).
+/// Page cache while loading (KiB): holds the dedup index's hot pages and a batch's new pages.
+const LOAD_CACHE_KIB: u32 = 65_536;
+/// Page cache while rebuilding indexes (KiB): SQLite's sorter is faster with small runs that
+/// stay in the CPU caches (measured: 2 MiB sorts 1M keys in half the time 64 MiB does).
 const REBUILD_CACHE_KIB: u32 = 2000;
+/// Helper threads SQLite may use to sort while rebuilding indexes (the parser thread has
+/// finished by then, so its core is free).
+const REBUILD_SORT_THREADS: u32 = 1;
 /// Rows per message from the parser thread to the writer.
 const CHUNK_ROWS: usize = 8192;
 /// Messages in flight between the threads (bounds memory to a few chunks).
@@ -213,10 +222,10 @@ pub fn run(
     let conn = ws.conn_mut();
     // Ids come from the interner and rows this run inserted, so the per-row foreign key
     // lookups are redundant; they are switched off for the run and back on after it.
-    let t = tuning();
+    // The background checkpointer copies the WAL while the load goes on; the writer itself
+    // does not stop at every commit to do it.
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = {};",
-        t.cache_kib, t.autocheckpoint
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
     ))?;
     let checkpointer = Checkpointer::start(&ws_path);
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
@@ -269,7 +278,8 @@ impl Checkpointer {
                     stopped.recv_timeout(Self::PERIOD)
                 {
                     // Busy or failed checkpoints are harmless: the run ends with its own.
-                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
                         tracing::debug!(error = %e, "background checkpoint skipped");
                     }
                 }
@@ -295,32 +305,12 @@ impl Drop for Checkpointer {
 fn thread_cpu_secs() -> f64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
         .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<f64>().ok())
+        })
         .map_or(0.0, |ns| ns / 1e9)
-}
-
-/// Load tuning (temporary experiment knobs read from the environment).
-#[derive(Clone, Copy, Debug)]
-struct Tuning {
-    cache_kib: u32,
-    autocheckpoint: u32,
-    keep_ts: bool,
-    threads: u32,
-}
-
-fn tuning() -> Tuning {
-    let get = |k: &str, d: u32| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    Tuning {
-        cache_kib: get("SIGHTLINE_INGEST_CACHE_KIB", 65536),
-        autocheckpoint: get("SIGHTLINE_INGEST_AUTOCKPT", 100_000),
-        keep_ts: get("SIGHTLINE_INGEST_KEEP_TS", 0) == 1,
-        threads: get("SIGHTLINE_INGEST_THREADS", 0),
-    }
 }
 
 /// Rebuilds transaction indexes a killed bulk load left dropped. Returns whether any were.
@@ -467,7 +457,9 @@ struct Chunk {
 enum Msg {
     Chunk(Chunk),
     /// The file ended (`cancelled`: the parser stopped early on the cancel flag).
-    End { cancelled: bool },
+    End {
+        cancelled: bool,
+    },
     Failed(IngestError),
 }
 
@@ -641,7 +633,8 @@ fn stream_file(
         conn.execute("UPDATE loads SET has_labels = 1 WHERE id = ?1", [load_id])?;
     }
     let bulk = fp.role == FileRole::Transactions && {
-        let existing: i64 = conn.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?;
+        let existing: i64 =
+            conn.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?;
         let incoming = estimate_rows(fp).saturating_sub(counters.rows_committed);
         match ctx.opts.index_strategy {
             IndexStrategy::Keep => false,
@@ -680,7 +673,9 @@ fn stream_file(
                     size_bytes,
                 })
             })
-            .map_err(|e| IngestError::Pipeline(format!("could not start the parser thread: {e}")))?;
+            .map_err(|e| {
+                IngestError::Pipeline(format!("could not start the parser thread: {e}"))
+            })?;
         let mut writer = FileWriter {
             conn,
             compiled: &compiled,
@@ -781,7 +776,13 @@ fn parse_loop(job: ParseJob<'_>) {
                 .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
             split_record(format, header, &raw, &mut cells)?;
             let p = compiled.extract(&cells, csv).map_err(|p| reason_of(&p))?;
-            compiled.resolve(p, interner, &mut chunk.new, file_key, meta.record_no, meta.line, &raw)
+            let origin = RowOrigin {
+                file_key,
+                record_no: meta.record_no,
+                line: meta.line,
+                original: &raw,
+            };
+            compiled.resolve(p, interner, &mut chunk.new, &origin)
         })();
         match parsed {
             Ok(row) => chunk.rows.push(row),
@@ -808,6 +809,14 @@ fn parse_loop(job: ParseJob<'_>) {
         return;
     }
     let _ = sender.send(Msg::End { cancelled: false });
+}
+
+/// How an account used an entity in one batch (merged into `account_entities` at commit).
+#[derive(Clone, Copy, Debug)]
+struct EdgeUse {
+    first_secs: i64,
+    last_secs: i64,
+    uses: i64,
 }
 
 /// Account labels seen in a batch: account → any fraud. Account ids are dense (the interner
@@ -866,7 +875,7 @@ struct FileWriter<'a> {
     counters: &'a mut Counters,
     rejects: &'a mut RejectsWriter,
     /// account_entities uses seen in this batch: (account, entity) → (first, last, uses).
-    agg: FxHashMap<(i64, i64), (Option<i64>, Option<i64>, i64)>,
+    agg: FxHashMap<(i64, i64), EdgeUse>,
     /// Account labels seen in this batch: account → any fraud.
     pending_labels: PendingLabels,
     /// This file's symbols by number (see [`Sym`]).
@@ -879,7 +888,12 @@ struct FileWriter<'a> {
 /// The transaction columns a file fills: only those are bound, the rest take their defaults
 /// (fewer bound columns is measurably faster on million-row files).
 fn tx_columns(c: &Compiled) -> Vec<Field> {
-    let mut cols = vec![Field::TxId, Field::Timestamp, Field::SrcAccount, Field::Amount];
+    let mut cols = vec![
+        Field::TxId,
+        Field::Timestamp,
+        Field::SrcAccount,
+        Field::Amount,
+    ];
     for f in [
         Field::Currency,
         Field::DstAccount,
@@ -987,7 +1001,11 @@ impl FileWriter<'_> {
         Ok(())
     }
 
-    fn consume(&mut self, receiver: &Receiver<Msg>, ctx: &FileCtx<'_>) -> Result<StreamEnd, IngestError> {
+    fn consume(
+        &mut self,
+        receiver: &Receiver<Msg>,
+        ctx: &FileCtx<'_>,
+    ) -> Result<StreamEnd, IngestError> {
         let conn = self.conn;
         let mut stmts = Stmts {
             account: conn.prepare("INSERT INTO accounts(id, ext_id, load_id) VALUES (?1, ?2, ?3)")?,
@@ -1069,13 +1087,20 @@ impl FileWriter<'_> {
         self.commit(last_record_no, Some("complete"))
     }
 
-    fn write_chunk(&mut self, st: &mut Stmts<'_>, new: NewKeys, rows: Vec<Row>) -> Result<(), IngestError> {
+    fn write_chunk(
+        &mut self,
+        st: &mut Stmts<'_>,
+        new: NewKeys,
+        rows: Vec<Row>,
+    ) -> Result<(), IngestError> {
         for a in &new.accounts {
-            st.account.execute(params![a.id, &*a.ext_id, self.load_id])?;
+            st.account
+                .execute(params![a.id, &*a.ext_id, self.load_id])?;
             self.counters.accounts_created += 1;
         }
         for e in &new.entities {
-            st.entity.execute(params![e.id, e.kind.as_str(), &*e.value])?;
+            st.entity
+                .execute(params![e.id, e.kind.as_str(), &*e.value])?;
         }
         self.symbols.extend(new.symbols.iter().cloned());
         for row in rows {
@@ -1122,14 +1147,18 @@ impl FileWriter<'_> {
                             > 0;
                     }
                     if let Some(fraud) = a.label {
-                        changed |= self.labels.apply_data(self.conn, a.id, fraud, &self.source)?;
+                        changed |= self
+                            .labels
+                            .apply_data(self.conn, a.id, fraud, &self.source)?;
                     }
                     self.count(changed);
                 }
                 Row::Merchant(m) => {
                     let changed = self
                         .conn
-                        .prepare_cached("UPDATE entities SET name = ?2 WHERE id = ?1 AND name IS NOT ?2")?
+                        .prepare_cached(
+                            "UPDATE entities SET name = ?2 WHERE id = ?1 AND name IS NOT ?2",
+                        )?
                         .execute(params![m.entity_id, m.name])?
                         > 0;
                     let is_new = new.entities.iter().any(|e| e.id == m.entity_id);
@@ -1137,9 +1166,9 @@ impl FileWriter<'_> {
                 }
                 Row::Identity(i) => self.write_identity(i)?,
                 Row::Label(l) => {
-                    let changed = self
-                        .labels
-                        .apply_explicit(self.conn, l.account, l.fraud, &self.source)?;
+                    let changed =
+                        self.labels
+                            .apply_explicit(self.conn, l.account, l.fraud, &self.source)?;
                     self.count(changed);
                 }
             }
@@ -1157,7 +1186,9 @@ impl FileWriter<'_> {
 
     fn write_tx(&mut self, st: &mut Stmts<'_>, new: &NewKeys, t: TxRow) -> Result<(), IngestError> {
         let Some((stmt, cols)) = st.tx.as_mut() else {
-            return Err(IngestError::Pipeline("transaction statement missing".into()));
+            return Err(IngestError::Pipeline(
+                "transaction statement missing".into(),
+            ));
         };
         let symbols = &self.symbols;
         let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
@@ -1187,11 +1218,19 @@ impl FileWriter<'_> {
             return Ok(());
         }
         self.counters.loaded += 1;
-        for e in [t.device, t.ip, t.card].into_iter().flatten().chain(t.other_entities) {
-            let slot = self.agg.entry((t.src, e)).or_insert((None, None, 0));
-            slot.0 = Some(slot.0.map_or(t.ts, |f| f.min(t.ts)));
-            slot.1 = Some(slot.1.map_or(t.ts, |l| l.max(t.ts)));
-            slot.2 += 1;
+        for e in [t.device, t.ip, t.card]
+            .into_iter()
+            .flatten()
+            .chain(t.other_entities)
+        {
+            let u = self.agg.entry((t.src, e)).or_insert(EdgeUse {
+                first_secs: t.ts,
+                last_secs: t.ts,
+                uses: 0,
+            });
+            u.first_secs = u.first_secs.min(t.ts);
+            u.last_secs = u.last_secs.max(t.ts);
+            u.uses += 1;
         }
         if let Some(fraud) = t.label {
             if fraud {
@@ -1218,8 +1257,16 @@ impl FileWriter<'_> {
         let (account, tx) = match &i.tx_ext_id {
             Some(ext) => {
                 let found = conn
-                    .prepare_cached("SELECT id, src_account, ts FROM transactions WHERE ext_id = ?1")?
-                    .query_row([ext], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+                    .prepare_cached(
+                        "SELECT id, src_account, ts FROM transactions WHERE ext_id = ?1",
+                    )?
+                    .query_row([ext], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    });
                 match found {
                     Ok((id, src, ts)) => (src, Some((id, ts))),
                     Err(rusqlite::Error::QueryReturnedNoRows) => {
@@ -1279,7 +1326,8 @@ impl FileWriter<'_> {
 
     fn flush_agg(&mut self) -> Result<(), IngestError> {
         for (account, fraud) in self.pending_labels.drain() {
-            self.labels.apply_data(self.conn, account, fraud, &self.source)?;
+            self.labels
+                .apply_data(self.conn, account, fraud, &self.source)?;
         }
         if self.agg.is_empty() {
             return Ok(());
@@ -1292,8 +1340,8 @@ impl FileWriter<'_> {
                 last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
                 uses = uses + excluded.uses",
         )?;
-        for ((a, e), (first, last, uses)) in self.agg.drain() {
-            stmt.execute(params![a, e, first, last, uses])?;
+        for ((a, e), u) in self.agg.drain() {
+            stmt.execute(params![a, e, u.first_secs, u.last_secs, u.uses])?;
         }
         Ok(())
     }
@@ -1303,7 +1351,11 @@ impl FileWriter<'_> {
 /// transaction), unless a previous drop is still pending.
 fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
     let pending: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [DEFERRED_INDEXES_KEY],
+            |r| r.get(0),
+        )
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -1316,14 +1368,13 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
         "SELECT name, sql FROM sqlite_master
          WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name",
     )?;
-    let keep_ts = tuning().keep_ts;
     let indexes: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<(String, String)>, _>>()?
         .into_iter()
         // The partial merchant index costs nothing per row without a merchant, and rebuilding
         // it would scan the whole table: it is maintained, not dropped.
-        .filter(|(n, _)| n != "transactions_by_merchant" && !(keep_ts && n == "transactions_by_ts"))
+        .filter(|(n, _)| n != "transactions_by_merchant")
         .collect();
     if indexes.is_empty() {
         return Ok(());
@@ -1335,7 +1386,10 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
         params![DEFERRED_INDEXES_KEY, json],
     )?;
     for (name, _) in &indexes {
-        conn.execute_batch(&format!("DROP INDEX IF EXISTS \"{}\"", name.replace('"', "\"\"")))?;
+        conn.execute_batch(&format!(
+            "DROP INDEX IF EXISTS \"{}\"",
+            name.replace('"', "\"\"")
+        ))?;
     }
     Ok(())
 }
@@ -1343,7 +1397,11 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
 /// Recreates the dropped indexes inside the caller's transaction.
 fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     let pending: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [DEFERRED_INDEXES_KEY],
+            |r| r.get(0),
+        )
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -1357,18 +1415,21 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     })?;
     // SQLite's index sorter is faster with a small cache (its runs stay in the CPU caches).
     conn.execute_batch(&format!(
-        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {}",
-        tuning().threads
+        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {REBUILD_SORT_THREADS}"
     ))?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
-            Some(rest) if !rest.starts_with("IF NOT EXISTS") => format!("CREATE INDEX IF NOT EXISTS {rest}"),
+            Some(rest) if !rest.starts_with("IF NOT EXISTS") => {
+                format!("CREATE INDEX IF NOT EXISTS {rest}")
+            }
             _ => sql,
         };
         conn.execute_batch(&sql)?;
     }
     conn.execute("DELETE FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY])?;
-    conn.execute_batch(&format!("PRAGMA cache_size = -{}", tuning().cache_kib))?;
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA threads = 0"
+    ))?;
     Ok(true)
 }
 

@@ -528,7 +528,10 @@ impl Parsed<'_> {
             Parsed::Tx(t) => {
                 put(
                     "tx_id",
-                    Some(&c.tx_key(t.tx_id.as_deref(), "<file hash>", 0).replace(":0", ":<row>")),
+                    Some(
+                        &c.tx_key(t.tx_id.as_deref(), "<file hash>", 0)
+                            .replace(":0", ":<row>"),
+                    ),
                 );
                 put("timestamp", Some(&ts_text(t.ts)));
                 put("src_account", Some(&t.src));
@@ -572,6 +575,19 @@ impl Parsed<'_> {
         }
         out
     }
+}
+
+/// Where a row came from: what its key and its reject are made of.
+#[derive(Clone, Copy, Debug)]
+pub struct RowOrigin<'a> {
+    /// The first 16 hex digits of the file's hash.
+    pub file_key: &'a str,
+    /// Data row number (1-based).
+    pub record_no: u64,
+    /// Line where the row starts.
+    pub line: u64,
+    /// The row's bytes.
+    pub original: &'a [u8],
 }
 
 /// A new account the writer must insert before the rows naming it.
@@ -758,7 +774,9 @@ pub struct NewKeys {
 impl NewKeys {
     /// The key text of a transaction row.
     pub fn key(&self, range: (u32, u32)) -> &str {
-        self.text.get(range.0 as usize..range.1 as usize).unwrap_or("")
+        self.text
+            .get(range.0 as usize..range.1 as usize)
+            .unwrap_or("")
     }
 }
 
@@ -880,11 +898,14 @@ impl Compiled {
         parsed: Parsed<'_>,
         interner: &mut Interner,
         new: &mut NewKeys,
-        file_key: &str,
-        record_no: u64,
-        line: u64,
-        original: &[u8],
+        origin: &RowOrigin<'_>,
     ) -> Result<Row, String> {
+        let RowOrigin {
+            file_key,
+            record_no,
+            line,
+            original,
+        } = *origin;
         Ok(match parsed {
             Parsed::Tx(t) => {
                 let src = interner.account(&t.src, new);

@@ -146,7 +146,11 @@ pub fn read_error(path: &Path, compressed_bytes: u64, e: io::Error) -> IngestErr
 }
 
 /// Opens `path`, strips a BOM, sniffs the format and reads the header.
-pub fn open(path: &Path, limits: &SourceLimits, delimiter: Option<u8>) -> Result<Opened, IngestError> {
+pub fn open(
+    path: &Path,
+    limits: &SourceLimits,
+    delimiter: Option<u8>,
+) -> Result<Opened, IngestError> {
     let unreadable = |source| IngestError::Unreadable {
         path: path.to_path_buf(),
         source,
@@ -199,16 +203,10 @@ pub fn open(path: &Path, limits: &SourceLimits, delimiter: Option<u8>) -> Result
     let json = first == Some(b'{');
     records.json = json;
     let mut line = Vec::new();
-    let meta_rec = loop {
-        line.clear();
-        match records.next_into(&mut line).map_err(err)? {
-            None => {
-                return Err(IngestError::Empty {
-                    path: path.to_path_buf(),
-                });
-            }
-            Some(m) => break m,
-        }
+    let Some(meta_rec) = records.next_into(&mut line).map_err(err)? else {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+        });
     };
     if meta_rec.status != RecordStatus::Complete {
         return Err(IngestError::HeaderTooLong {
@@ -243,7 +241,11 @@ pub fn open(path: &Path, limits: &SourceLimits, delimiter: Option<u8>) -> Result
     let mut cells = Cells::default();
     split_csv(&line, delim, &mut cells);
     let header = (0..cells.len())
-        .map(|i| String::from_utf8_lossy(cells.get_bytes(i)).trim().to_string())
+        .map(|i| {
+            String::from_utf8_lossy(cells.get_bytes(i))
+                .trim()
+                .to_string()
+        })
         .collect();
     // Data rows are numbered from 1 after the header.
     records.record_no = 0;
