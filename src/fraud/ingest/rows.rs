@@ -680,12 +680,18 @@ pub enum Row {
     Label(LabelRow),
 }
 
-/// A key of up to 23 bytes stored inline, so a lookup touches one cache line instead of
-/// chasing a pointer to a heap string (account lookups dominate the parser's time otherwise).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct SmallKey {
-    len: u8,
-    bytes: [u8; 23],
+/// A key of up to 23 bytes stored inline as three words (the last byte holds the length), so
+/// a lookup hashes three integers and touches one cache line instead of chasing a pointer to a
+/// heap string (account lookups dominate the parser's time otherwise).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct SmallKey([u64; 3]);
+
+impl std::hash::Hash for SmallKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.0[0]);
+        h.write_u64(self.0[1]);
+        h.write_u64(self.0[2]);
+    }
 }
 
 impl SmallKey {
@@ -694,37 +700,79 @@ impl SmallKey {
         if b.len() > 23 {
             return None;
         }
-        let mut bytes = [0u8; 23];
-        bytes[..b.len()].copy_from_slice(b);
-        Some(Self {
-            len: b.len() as u8,
-            bytes,
-        })
+        let mut buf = [0u8; 24];
+        buf[..b.len()].copy_from_slice(b);
+        buf[23] = b.len() as u8;
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&buf[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        Some(Self([word(0), word(1), word(2)]))
     }
 }
 
-/// String key → id, with short keys inline and long ones on the heap.
+/// Keys that are small canonical decimals (`0`, `17`, `99999`, not `017`) index a flat array.
+const DENSE_KEY_LIMIT: usize = 1 << 21;
+
+/// String key → id. Synthetic data names accounts by small numbers (AMLSim's `0`…`99999`):
+/// those index a flat array, one cache line per lookup and no hashing; other short keys are
+/// stored inline ([`SmallKey`]); long ones on the heap. A key always takes the same path.
 #[derive(Default)]
 struct KeyMap {
+    dense: Vec<i64>,
     short: FxHashMap<SmallKey, i64>,
     long: FxHashMap<Box<str>, i64>,
 }
 
 impl std::fmt::Debug for KeyMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeyMap({} keys)", self.short.len() + self.long.len())
+        let dense = self.dense.iter().filter(|id| **id != 0).count();
+        write!(
+            f,
+            "KeyMap({} keys)",
+            dense + self.short.len() + self.long.len()
+        )
     }
+}
+
+/// The value of a canonical decimal key below [`DENSE_KEY_LIMIT`].
+fn dense_index(k: &str) -> Option<usize> {
+    let b = k.as_bytes();
+    if b.is_empty() || b.len() > 7 || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut n = 0usize;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + usize::from(c - b'0');
+    }
+    (n < DENSE_KEY_LIMIT).then_some(n)
 }
 
 impl KeyMap {
     fn get(&self, k: &str) -> Option<i64> {
+        if let Some(i) = dense_index(k) {
+            return self.dense.get(i).copied().filter(|id| *id != 0);
+        }
         match SmallKey::new(k) {
             Some(sk) => self.short.get(&sk).copied(),
             None => self.long.get(k).copied(),
         }
     }
 
+    /// Ids are positive (SQLite rowids from 1), so 0 marks an empty slot.
     fn insert(&mut self, k: &str, id: i64) {
+        if let Some(i) = dense_index(k) {
+            if i >= self.dense.len() {
+                self.dense
+                    .resize((i + 1).next_power_of_two().min(DENSE_KEY_LIMIT), 0);
+            }
+            self.dense[i] = id;
+            return;
+        }
         match SmallKey::new(k) {
             Some(sk) => {
                 self.short.insert(sk, id);
@@ -733,6 +781,42 @@ impl KeyMap {
                 self.long.insert(k.into(), id);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_take_one_path_each_and_never_collide() {
+        let mut m = KeyMap::default();
+        for (k, id) in [
+            ("0", 1),
+            ("7", 2),
+            ("07", 3),
+            ("2097151", 4),
+            ("2097152", 5),
+            ("abc", 6),
+        ] {
+            m.insert(k, id);
+        }
+        let long = "x".repeat(40);
+        m.insert(&long, 7);
+        for (k, id) in [
+            ("0", 1),
+            ("7", 2),
+            ("07", 3),
+            ("2097151", 4),
+            ("2097152", 5),
+            ("abc", 6),
+        ] {
+            assert_eq!(m.get(k), Some(id), "{k}");
+        }
+        assert_eq!(m.get(&long), Some(7));
+        assert_eq!(m.get("8"), None);
+        assert_eq!(m.get("99999999"), None);
+        assert_eq!(m.get(""), None);
     }
 }
 
