@@ -526,13 +526,11 @@ impl Parsed<'_> {
         };
         match self {
             Parsed::Tx(t) => {
-                put(
-                    "tx_id",
-                    Some(
-                        &c.tx_key(t.tx_id.as_deref(), "<file hash>", 0)
-                            .replace(":0", ":<row>"),
-                    ),
-                );
+                let key = match t.tx_id.as_deref() {
+                    Some(id) => c.tx_key(Some(id), "", 0),
+                    None => "<file hash>:<row>".to_string(),
+                };
+                put("tx_id", Some(&key));
                 put("timestamp", Some(&ts_text(t.ts)));
                 put("src_account", Some(&t.src));
                 put("dst_account", t.dst.as_deref());
