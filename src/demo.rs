@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::fixtures::embedded;
+use crate::fraud::ingest;
 use crate::library::{self, LibraryError};
 use crate::store::{OpenMode, StoreError, Workspace};
 
@@ -74,6 +75,8 @@ fn remove_workspace_files(db: &Path) {
         let _ = std::fs::remove_file(PathBuf::from(p));
     }
     let _ = std::fs::remove_dir_all(db.with_extension("blobs"));
+    let _ = std::fs::remove_dir_all(db.with_extension("fixtures"));
+    let _ = std::fs::remove_dir_all(db.with_extension("rejects"));
 }
 
 fn check(cancel: &AtomicBool) -> Result<(), DemoError> {
@@ -98,13 +101,58 @@ fn build_into(path: &Path, progress: Progress<'_>, cancel: &AtomicBool) -> Resul
 }
 
 fn load_transactions(
-    _ws: &mut Workspace,
-    _path: &Path,
+    ws: &mut Workspace,
+    path: &Path,
     progress: Progress<'_>,
     cancel: &AtomicBool,
 ) -> Result<(), DemoError> {
-    progress(0.05, "Loading demo transactions".into());
-    check(cancel)?;
+    progress(0.05, "Unpacking demo transactions".into());
+    // The ingest engine reads files, so the embedded fixtures are written beside the staging
+    // workspace first; the folder goes away with it.
+    let dir = path.with_extension("fixtures");
+    let build_err = |message: String| DemoError::Build {
+        path: path.to_path_buf(),
+        message,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| build_err(e.to_string()))?;
+    let mut files = Vec::new();
+    for (name, bytes) in embedded::DEMO_TRANSACTION_FILES {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).map_err(|e| build_err(e.to_string()))?;
+        files.push(file);
+    }
+    let plan = ingest::detect(&files, "native", None, &ingest::DetectOptions::default())
+        .map_err(|e| build_err(e.to_string()))?;
+    let report = |p: &ingest::IngestProgress| {
+        let within = if p.bytes_total > 0 {
+            p.bytes_read as f32 / p.bytes_total as f32
+        } else {
+            0.0
+        };
+        let overall = (p.file_index as f32 + within) / p.file_count.max(1) as f32;
+        progress(
+            0.08 + 0.7 * overall,
+            format!("Loading demo transactions ({} rows)", p.rows_read),
+        );
+    };
+    let summary = ingest::run(
+        ws,
+        &plan,
+        &ingest::IngestOptions::default(),
+        cancel,
+        &report,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let summary = summary.map_err(|e| build_err(e.to_string()))?;
+    if summary.cancelled {
+        return Err(DemoError::Cancelled);
+    }
+    if summary.rejected > 0 {
+        return Err(build_err(format!(
+            "{} fixture rows were rejected; the embedded fixtures are out of step with the loader",
+            summary.rejected
+        )));
+    }
     Ok(())
 }
 

@@ -24,6 +24,7 @@ fn harness<'a>(
         workspace,
         view: Some(View::Home),
         screenshot: None,
+        import: Vec::new(),
         ephemeral: true,
         config_dir: None,
     };
@@ -196,6 +197,7 @@ fn settings_and_view_persist_between_runs() {
         workspace: path.clone(),
         view: None,
         screenshot: None,
+        import: Vec::new(),
         ephemeral: false,
         config_dir: None,
     };

@@ -22,6 +22,10 @@ pub enum PickPurpose {
     NewDemoWorkspace,
     /// Choose the default folder for new workspaces.
     WorkspaceFolder,
+    /// Choose transaction/account/label files to import.
+    ImportFiles,
+    /// Choose a mapping file (TOML) for the import.
+    MappingFile,
 }
 
 /// A request from the UI.
@@ -38,9 +42,31 @@ pub enum Command {
     SetTheme(ThemeChoice),
     SetUiScale(f32),
     SetWorkerThreads(usize),
-    SetFilter { table: Table, filter: String },
-    RequestPages { table: Table, pages: Vec<usize> },
+    SetFilter {
+        table: Table,
+        filter: String,
+    },
+    RequestPages {
+        table: Table,
+        pages: Vec<usize>,
+    },
     SetLibraryFilter(String),
     SelectAsset(Option<i64>),
     DismissToast(u64),
+    /// Files dropped onto the window.
+    FilesDropped(Vec<PathBuf>),
+    /// Open the import dialog with these files (none: the user picks).
+    OpenImport(Vec<PathBuf>),
+    ImportSetPreset(String),
+    ImportSetNoLabels(bool),
+    /// Detect again with this mapping (from the editor, or a loaded file); save it too when a
+    /// path is given.
+    ImportUseMapping {
+        mapping: Box<crate::fraud::ingest::Mapping>,
+        save_to: Option<PathBuf>,
+    },
+    StartImport,
+    CloseImport,
+    ShowRejects(PathBuf),
+    CloseRejects,
 }

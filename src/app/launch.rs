@@ -19,6 +19,8 @@ pub struct LaunchOptions {
     pub view: Option<View>,
     /// Save a PNG of the window once loaded, then exit.
     pub screenshot: Option<PathBuf>,
+    /// Files to open the import dialog with once the workspace is open.
+    pub import: Vec<PathBuf>,
     /// Neither read nor write persisted settings (tests).
     pub ephemeral: bool,
     /// Where settings persist (default: the platform config folder).

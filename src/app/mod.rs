@@ -2,6 +2,7 @@
 //! and hands the views what they draw. Views live in `crate::ui`.
 
 mod commands;
+pub mod import;
 mod launch;
 mod paged;
 pub mod settings;
@@ -53,6 +54,16 @@ pub enum JobOutput {
     },
     Thumbnails(Vec<(String, egui::ColorImage)>),
     Picked(PickPurpose, Option<PathBuf>),
+    PickedMany(PickPurpose, Vec<PathBuf>),
+    ImportDetected {
+        files: Vec<PathBuf>,
+        result: Result<Box<crate::fraud::ingest::Plan>, (String, Option<(PathBuf, Vec<String>)>)>,
+    },
+    ImportDone(Box<crate::fraud::ingest::IngestSummary>),
+    Rejects {
+        path: PathBuf,
+        rows: Vec<crate::fraud::ingest::rejects::RejectRecord>,
+    },
 }
 
 /// Open dialogs.
@@ -70,6 +81,8 @@ pub struct ViewInput {
     pub transaction_filter: String,
     pub library_filter: String,
     pub selected_asset: Option<i64>,
+    /// The mapping being drafted for an unknown header.
+    pub mapping_draft: Option<import::MappingDraft>,
 }
 
 /// Tabs of the fraud view.
@@ -78,6 +91,7 @@ pub enum FraudTab {
     #[default]
     Accounts,
     Transactions,
+    Loads,
 }
 
 /// Where a `--screenshot` run reports whether the PNG was written.
@@ -111,6 +125,8 @@ pub struct SightlineApp {
     pub toasts: Toasts,
     pub dialogs: Dialogs,
     pub input: ViewInput,
+    pub import: Option<import::ImportState>,
+    pending_import: Vec<PathBuf>,
     commands: Vec<Command>,
     persist: bool,
     screenshot: Option<ScreenshotPlan>,
@@ -152,6 +168,8 @@ impl SightlineApp {
             toasts: Toasts::default(),
             dialogs: Dialogs::default(),
             input: ViewInput::default(),
+            import: None,
+            pending_import: launch.import.clone(),
             commands: Vec::new(),
             persist,
             screenshot: launch.screenshot.as_ref().map(|out| ScreenshotPlan {
@@ -200,6 +218,16 @@ impl SightlineApp {
         self.poll_jobs();
         self.toasts.expire();
         crate::ui::shortcuts(ui.ctx(), &mut self.commands);
+        let dropped: Vec<PathBuf> = ui.ctx().input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.commands.push(Command::FilesDropped(dropped));
+        }
         crate::ui::root_ui(
             ui,
             &crate::ui::Model {
@@ -208,6 +236,7 @@ impl SightlineApp {
                 jobs: self.jobs.running(),
                 toasts: self.toasts.items(),
                 dialogs: &self.dialogs,
+                import: self.import.as_ref(),
             },
             &mut self.input,
             &mut self.commands,
@@ -263,7 +292,12 @@ impl SightlineApp {
                     path,
                     overview,
                     assets,
+                    loads,
                 } = *opened;
+                let reload = self.workspace.open().is_some_and(|w| w.path == path);
+                if !reload {
+                    self.input = ViewInput::default();
+                }
                 self.settings.remember(&path);
                 let mut ws = OpenWorkspace {
                     path,
@@ -271,16 +305,25 @@ impl SightlineApp {
                     accounts: Paged::default(),
                     transactions: Paged::default(),
                     assets,
+                    loads,
                     library_filter: String::new(),
                     thumbnails: Default::default(),
                     thumbnails_pending: 0,
                 };
-                self.input = ViewInput::default();
-                ws.accounts.reset("");
-                ws.transactions.reset("");
+                ws.accounts.reset(&self.input.account_filter);
+                ws.transactions.reset(&self.input.transaction_filter);
+                if let WorkspaceState::Open(old) = &mut self.workspace
+                    && reload
+                {
+                    ws.thumbnails = std::mem::take(&mut old.thumbnails);
+                }
                 self.workspace = WorkspaceState::Open(Box::new(ws));
                 self.refresh_counts();
                 self.request_thumbnails();
+                if !self.pending_import.is_empty() {
+                    let files = std::mem::take(&mut self.pending_import);
+                    self.apply(Command::OpenImport(files));
+                }
             }
             JobOutput::DemoBuilt(path) => {
                 self.toasts.push(
@@ -338,12 +381,79 @@ impl SightlineApp {
                     }
                 }
             }
+            JobOutput::Picked(PickPurpose::ImportFiles, Some(path)) => {
+                self.apply(Command::OpenImport(vec![path]))
+            }
+            JobOutput::Picked(PickPurpose::MappingFile, Some(path)) => {
+                match crate::fraud::ingest::Mapping::load(&path) {
+                    Ok(mapping) => self.apply(Command::ImportUseMapping {
+                        mapping: Box::new(mapping),
+                        save_to: None,
+                    }),
+                    Err(e) => self.toasts.push(ToastKind::Error, e.to_string()),
+                }
+            }
             JobOutput::Picked(purpose, Some(path)) => match purpose {
                 PickPurpose::OpenWorkspace => self.apply(Command::OpenWorkspace(path)),
                 PickPurpose::NewDemoWorkspace => self.apply(Command::BuildDemo(path)),
                 PickPurpose::WorkspaceFolder => self.settings.workspace_folder = path,
+                PickPurpose::ImportFiles | PickPurpose::MappingFile => {}
             },
             JobOutput::Picked(_, None) => {}
+            JobOutput::PickedMany(_, files) => {
+                if !files.is_empty() {
+                    self.apply(Command::OpenImport(files));
+                }
+            }
+            JobOutput::ImportDetected { files, result } => {
+                if let Some(import) = &mut self.import
+                    && import.files == files
+                    && matches!(import.stage, import::ImportStage::Detecting)
+                {
+                    import.stage = match result {
+                        Ok(plan) => import::ImportStage::Planned(plan),
+                        Err((message, unknown)) => {
+                            if let Some((file, header)) = &unknown {
+                                self.input.mapping_draft =
+                                    Some(import::MappingDraft::new(file.clone(), header.clone()));
+                            }
+                            import::ImportStage::Failed { message, unknown }
+                        }
+                    };
+                }
+            }
+            JobOutput::ImportDone(summary) => {
+                let text = format!(
+                    "Import {}: {} rows read, {} loaded, {} rejected, {} duplicates",
+                    if summary.cancelled {
+                        "cancelled"
+                    } else {
+                        "finished"
+                    },
+                    summary.rows_read,
+                    summary.loaded,
+                    summary.rejected,
+                    summary.duplicates
+                );
+                let kind = if summary.cancelled {
+                    ToastKind::Info
+                } else {
+                    ToastKind::Success
+                };
+                self.toasts.push(kind, text);
+                if let Some(import) = &mut self.import {
+                    import.stage = import::ImportStage::Done(summary);
+                }
+                if let Some(ws) = self.workspace.open() {
+                    let path = ws.path.clone();
+                    self.reload_workspace(path);
+                }
+            }
+            JobOutput::Rejects { path, rows } => {
+                if let Some(import) = &mut self.import {
+                    import.rejects = Some(import::RejectsView { path, rows });
+                }
+            }
         }
     }
 
@@ -371,7 +481,147 @@ impl SightlineApp {
             Command::SetLibraryFilter(filter) => self.set_library_filter(filter),
             Command::SelectAsset(id) => self.input.selected_asset = id,
             Command::DismissToast(id) => self.toasts.dismiss(id),
+            Command::FilesDropped(files) => {
+                let data: Vec<PathBuf> = files
+                    .into_iter()
+                    .filter(|f| import::is_data_file(f))
+                    .collect();
+                if !data.is_empty() {
+                    self.settings.view = View::Fraud;
+                    self.apply(Command::OpenImport(data));
+                }
+            }
+            Command::OpenImport(files) => {
+                if self.workspace.open().is_none() {
+                    self.toasts
+                        .push(ToastKind::Error, "Open a workspace before importing data");
+                    return;
+                }
+                if let Some(import) = &self.import
+                    && matches!(import.stage, import::ImportStage::Loading { .. })
+                {
+                    self.toasts
+                        .push(ToastKind::Info, "An import is already running");
+                    return;
+                }
+                let mut state = import::ImportState::new(Vec::new());
+                if let Some(old) = self.import.take() {
+                    state.files = old.files;
+                    state.preset = old.preset;
+                    state.no_labels = old.no_labels;
+                    state.mapping = old.mapping;
+                }
+                for f in files {
+                    if !state.files.contains(&f) {
+                        state.files.push(f);
+                    }
+                }
+                self.import = Some(state);
+                self.detect_import();
+            }
+            Command::ImportSetPreset(preset) => {
+                if let Some(import) = &mut self.import {
+                    import.preset = preset;
+                }
+                self.detect_import();
+            }
+            Command::ImportSetNoLabels(no_labels) => {
+                if let Some(import) = &mut self.import {
+                    import.no_labels = no_labels;
+                }
+                self.detect_import();
+            }
+            Command::ImportUseMapping { mapping, save_to } => {
+                if let Some(path) = save_to
+                    && let Err(e) = mapping.save(&path)
+                {
+                    self.toasts.push(ToastKind::Error, e.to_string());
+                    return;
+                }
+                if let Some(import) = &mut self.import {
+                    import.mapping = Some(*mapping);
+                    import.preset = "auto".into();
+                }
+                self.input.mapping_draft = None;
+                self.detect_import();
+            }
+            Command::StartImport => self.start_import(),
+            Command::CloseImport => {
+                if let Some(import) = &self.import
+                    && let import::ImportStage::Loading { job, .. } = import.stage
+                {
+                    self.jobs.cancel(job);
+                    return;
+                }
+                self.import = None;
+                self.input.mapping_draft = None;
+            }
+            Command::ShowRejects(path) => {
+                self.jobs.spawn_quiet(move |_| {
+                    let rows = import::rejects_job(&path)?;
+                    Ok(JobOutput::Rejects { path, rows })
+                });
+            }
+            Command::CloseRejects => {
+                if let Some(import) = &mut self.import {
+                    import.rejects = None;
+                }
+            }
         }
+    }
+
+    fn detect_import(&mut self) {
+        let Some(import) = &mut self.import else {
+            return;
+        };
+        if import.files.is_empty() {
+            import.stage = import::ImportStage::Empty;
+            return;
+        }
+        import.stage = import::ImportStage::Detecting;
+        let (files, preset, mapping, no_labels) = (
+            import.files.clone(),
+            import.preset.clone(),
+            import.mapping.clone(),
+            import.no_labels,
+        );
+        self.jobs.spawn_quiet(move |_| {
+            let result =
+                import::detect_job(&files, &preset, mapping.as_ref(), no_labels).map(Box::new);
+            Ok(JobOutput::ImportDetected { files, result })
+        });
+    }
+
+    fn start_import(&mut self) {
+        let Some(path) = self.workspace.open().map(|ws| ws.path.clone()) else {
+            return;
+        };
+        let Some(import) = &mut self.import else {
+            return;
+        };
+        let import::ImportStage::Planned(plan) = &import.stage else {
+            return;
+        };
+        let plan = plan.clone();
+        let no_labels = import.no_labels;
+        let job = self.jobs.spawn(
+            format!("Importing {} file(s)", plan.files.len()),
+            move |ctx| {
+                let summary = import::load_job(&path, &plan, no_labels, ctx)?;
+                Ok(JobOutput::ImportDone(Box::new(summary)))
+            },
+        );
+        import.stage = import::ImportStage::Loading {
+            job,
+            started: Instant::now(),
+        };
+    }
+
+    /// Re-reads the workspace summary and tables after a change, keeping the view.
+    fn reload_workspace(&mut self, path: PathBuf) {
+        self.jobs.spawn_quiet(move |ctx| {
+            workspace::open_job(&path, ctx).map(|o| JobOutput::Opened(Box::new(o)))
+        });
     }
 
     fn open_workspace(&mut self, path: PathBuf) {
@@ -414,6 +664,14 @@ impl SightlineApp {
                     .pick_file(),
                 PickPurpose::NewDemoWorkspace => dialog.set_file_name("demo.sqlite").save_file(),
                 PickPurpose::WorkspaceFolder => dialog.pick_folder(),
+                PickPurpose::ImportFiles => {
+                    let files = rfd::FileDialog::new()
+                        .add_filter("Data files", &["csv", "gz", "jsonl", "json", "tsv", "txt"])
+                        .pick_files()
+                        .unwrap_or_default();
+                    return Ok(JobOutput::PickedMany(purpose, files));
+                }
+                PickPurpose::MappingFile => dialog.add_filter("Mapping", &["toml"]).pick_file(),
             };
             Ok(JobOutput::Picked(purpose, picked))
         });

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::fraud::browse::{self, AccountRow, Overview, TransactionRow};
+use crate::fraud::ingest::loads::LoadRecord;
 use crate::jobs::{JobCtx, JobFailure};
 use crate::library::{self, AssetRow};
 use crate::store::{OpenMode, Workspace};
@@ -46,6 +47,7 @@ pub struct OpenWorkspace {
     pub accounts: Paged<AccountRow>,
     pub transactions: Paged<TransactionRow>,
     pub assets: Vec<AssetRow>,
+    pub loads: Vec<LoadRecord>,
     pub library_filter: String,
     pub thumbnails: HashMap<String, egui::TextureHandle>,
     pub thumbnails_pending: usize,
@@ -56,6 +58,7 @@ pub struct Opened {
     pub path: PathBuf,
     pub overview: Overview,
     pub assets: Vec<AssetRow>,
+    pub loads: Vec<LoadRecord>,
 }
 
 /// Opens (migrating if needed) and summarises a workspace. Runs on a job thread.
@@ -66,10 +69,12 @@ pub fn open_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<Opened, J
     ctx.progress(Some(0.5), "Reading summary");
     let overview = browse::overview(ws.conn()).map_err(|e| fail(path, e))?;
     let assets = library::list(ws.conn(), "").map_err(|e| fail(path, e))?;
+    let loads = crate::fraud::ingest::loads::list(ws.conn()).map_err(|e| fail(path, e))?;
     Ok(Opened {
         path: path.to_path_buf(),
         overview,
         assets,
+        loads,
     })
 }
 

@@ -25,14 +25,25 @@ pub fn fraud_ui(
     ui.horizontal(|ui| {
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Accounts, "Accounts");
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Transactions, "Transactions");
+        ui.selectable_value(&mut input.fraud_tab, FraudTab::Loads, "Loads");
         ui.separator();
+        if ui
+            .button("Import…")
+            .on_hover_text("Load transaction exports (Ctrl+I), or drop files on the window")
+            .clicked()
+        {
+            cmds.push(Command::OpenImport(Vec::new()));
+        }
+        if input.fraud_tab == FraudTab::Loads {
+            return;
+        }
         let (filter, table, paged_total) = match input.fraud_tab {
             FraudTab::Accounts => (
                 &mut input.account_filter,
                 Table::Accounts,
                 ws.accounts.total,
             ),
-            FraudTab::Transactions => (
+            FraudTab::Transactions | FraudTab::Loads => (
                 &mut input.transaction_filter,
                 Table::Transactions,
                 ws.transactions.total,
@@ -57,6 +68,7 @@ pub fn fraud_ui(
     match input.fraud_tab {
         FraudTab::Accounts => accounts_table_ui(ui, &ws.accounts, cmds),
         FraudTab::Transactions => transactions_table_ui(ui, &ws.transactions, cmds),
+        FraudTab::Loads => loads_ui(ui, ws),
     }
 }
 
@@ -91,6 +103,56 @@ fn plural(kind: &str) -> String {
         "address" => "addresses".into(),
         other => format!("{other}s"),
     }
+}
+
+fn loads_ui(ui: &mut egui::Ui, ws: &OpenWorkspace) {
+    if ws.loads.is_empty() {
+        ui.weak(
+            "Nothing has been imported into this workspace yet. Use Import… or drop files here.",
+        );
+        return;
+    }
+    egui::ScrollArea::both().auto_shrink(false).show(ui, |ui| {
+        egui::Grid::new("loads_grid").striped(true).show(ui, |ui| {
+            for h in [
+                "#",
+                "File",
+                "Preset",
+                "Status",
+                "Read",
+                "Loaded",
+                "Rejected",
+                "Duplicates",
+                "Started (UTC)",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for l in &ws.loads {
+                ui.label(l.id.to_string());
+                ui.add(egui::Label::new(&l.file_name).truncate())
+                    .on_hover_text(&l.file_hash);
+                ui.label(&l.preset);
+                ui.label(&l.status);
+                ui.label(group_thousands(l.rows_read));
+                ui.label(group_thousands(l.loaded));
+                ui.label(group_thousands(l.rejected));
+                ui.label(group_thousands(l.duplicates));
+                ui.label(format_ts(l.started_at));
+                ui.end_row();
+            }
+        });
+    });
+}
+
+/// `972052.03` → `972,052.03`.
+pub fn format_amount(amount: f64) -> String {
+    if !amount.is_finite() {
+        return amount.to_string();
+    }
+    let cents = (amount.abs() * 100.0).round() as i64;
+    let sign = if amount < 0.0 && cents > 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", group_thousands(cents / 100), cents % 100)
 }
 
 /// Unix seconds → `2026-03-01 14:05` (UTC).
@@ -164,13 +226,13 @@ fn accounts_table_ui(
                             ui.monospace(&a.ext_id);
                         });
                         row.col(|ui| {
-                            ui.label(a.name.as_deref().unwrap_or("—"));
+                            ui.add(egui::Label::new(a.name.as_deref().unwrap_or("—")).truncate());
                         });
                         row.col(|ui| {
                             ui.label(group_thousands(a.sent_count));
                         });
                         row.col(|ui| {
-                            ui.label(format!("{:.2}", a.sent_total));
+                            ui.label(format_amount(a.sent_total));
                         });
                         row.col(|ui| {
                             ui.label(group_thousands(a.received_count));
@@ -259,7 +321,7 @@ fn transactions_table_ui(
                             ui.monospace(&t.dst);
                         });
                         row.col(|ui| {
-                            ui.label(format!("{:.2} {}", t.amount, t.currency));
+                            ui.label(format!("{} {}", format_amount(t.amount), t.currency));
                         });
                         row.col(|ui| {
                             ui.label(t.channel.as_deref().unwrap_or("—"));
@@ -281,4 +343,14 @@ fn transactions_table_ui(
             });
         });
     want_rows(paged, visible, Table::Transactions, cmds);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_are_grouped_with_two_decimals() {
+        assert_eq!(super::format_amount(972_052.031), "972,052.03");
+        assert_eq!(super::format_amount(0.5), "0.50");
+        assert_eq!(super::format_amount(-1234.5), "-1,234.50");
+    }
 }

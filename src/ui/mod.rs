@@ -4,6 +4,7 @@
 mod dialogs;
 mod fraud;
 mod home;
+mod import_dialog;
 mod jobs_tray;
 mod lookbook;
 pub mod theme;
@@ -20,6 +21,7 @@ pub struct Model<'a> {
     pub jobs: &'a [JobInfo],
     pub toasts: &'a [Toast],
     pub dialogs: &'a Dialogs,
+    pub import: Option<&'a crate::app::import::ImportState>,
 }
 
 /// A keyboard shortcut and what it does, as listed in the help overlay.
@@ -109,6 +111,7 @@ pub fn root_ui(
     });
     dialogs::settings_ui(ui.ctx(), model, cmds);
     dialogs::help_ui(ui.ctx(), model, cmds);
+    import_dialog::import_ui(ui.ctx(), model, &mut input.mapping_draft, cmds);
     jobs_tray::toasts_ui(ui.ctx(), model, cmds);
 }
 
