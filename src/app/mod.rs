@@ -57,7 +57,7 @@ pub enum JobOutput {
     PickedMany(PickPurpose, Vec<PathBuf>),
     ImportDetected {
         files: Vec<PathBuf>,
-        result: Result<Box<crate::fraud::ingest::Plan>, (String, Option<(PathBuf, Vec<String>)>)>,
+        result: Result<Box<crate::fraud::ingest::Plan>, import::DetectFailure>,
     },
     ImportDone(Box<crate::fraud::ingest::IngestSummary>),
     Scored(String),
