@@ -115,10 +115,7 @@ impl BlobStore {
                     continue;
                 }
                 let orphan = name.starts_with(".tmp")
-                    || known
-                        .query_row([&name], |_| Ok(()))
-                        .optional()?
-                        .is_none();
+                    || known.query_row([&name], |_| Ok(())).optional()?.is_none();
                 if orphan && std::fs::remove_file(file.path()).is_ok() {
                     removed += 1;
                 }

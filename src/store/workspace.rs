@@ -225,11 +225,11 @@ fn classify(path: &Path, e: rusqlite::Error) -> StoreError {
             path: path.to_path_buf(),
             detail: e.to_string(),
         },
-        Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) | Some(ErrorCode::PermissionDenied) => {
-            StoreError::ReadOnly {
-                path: path.to_path_buf(),
-            }
-        }
+        Some(ErrorCode::ReadOnly)
+        | Some(ErrorCode::CannotOpen)
+        | Some(ErrorCode::PermissionDenied) => StoreError::ReadOnly {
+            path: path.to_path_buf(),
+        },
         _ => StoreError::Sqlite(e),
     }
 }

@@ -153,7 +153,8 @@ pub fn run_ingest_cli(args: IngestArgs) -> anyhow::Result<()> {
                     println!("  note: {n}");
                 }
                 for r in &f.preview {
-                    let vals: Vec<String> = r.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let vals: Vec<String> =
+                        r.values.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     let probs: Vec<&str> = r.problems.iter().map(|p| p.reason.as_str()).collect();
                     if probs.is_empty() {
                         println!("  line {}: {}", r.line, vals.join(" "));
@@ -243,7 +244,11 @@ fn print_summary(s: &IngestSummary, json: bool) -> anyhow::Result<()> {
         s.rejected,
         s.duplicates,
         s.elapsed_secs,
-        if s.cancelled { " (cancelled: run again to resume)" } else { "" }
+        if s.cancelled {
+            " (cancelled: run again to resume)"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

@@ -12,7 +12,9 @@ use super::error::IngestError;
 use super::mapping::{FileMapping, FileRole, Mapping, resolve_column};
 use super::presets::presets_for;
 use super::rows::{Compiled, Problem, missing_columns};
-use super::source::{Cells, Format, RecordStatus, SourceLimits, logical_name, open, split_csv, split_json};
+use super::source::{
+    Cells, Format, RecordStatus, SourceLimits, logical_name, open, split_csv, split_json,
+};
 
 /// Options of a detection.
 #[derive(Clone, Debug)]
@@ -101,7 +103,11 @@ fn best<'m>(mappings: &'m [Mapping], header: &[String], file_name: &str) -> Opti
     for mapping in mappings {
         for section in &mapping.files {
             let score = if section.role == FileRole::GroundTruth {
-                if section.file_names.iter().any(|n| n.eq_ignore_ascii_case(file_name)) {
+                if section
+                    .file_names
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(file_name))
+                {
                     usize::MAX
                 } else {
                     continue;
@@ -307,7 +313,10 @@ fn preview_row(
             values: (0..cells.len())
                 .map(|i| {
                     (
-                        header.get(i).cloned().unwrap_or_else(|| format!("#{}", i + 1)),
+                        header
+                            .get(i)
+                            .cloned()
+                            .unwrap_or_else(|| format!("#{}", i + 1)),
                         cells.get(i).to_string(),
                     )
                 })

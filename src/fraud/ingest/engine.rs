@@ -25,7 +25,7 @@ use super::detect::{FilePlan, Plan, record_problem, split_record};
 use super::error::IngestError;
 use super::labels::LabelState;
 use super::loads::{LoadRecord, latest_with_hash};
-use super::mapping::{EntityKind, FileRole, Field, LabelRule};
+use super::mapping::{EntityKind, Field, FileRole, LabelRule};
 use super::rejects::{RejectsWriter, rejects_path};
 use super::rows::{Compiled, Interner, NewKeys, Row, TxRow, reason_of};
 use super::source::{Cells, Format, SourceLimits, hash_file, open, read_error};
@@ -211,7 +211,9 @@ pub fn run(
     let conn = ws.conn_mut();
     // Ids come from the interner and rows this run inserted, so the per-row foreign key
     // lookups are redundant; they are switched off for the run and back on after it.
-    conn.execute_batch("PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA threads = 2;")?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA threads = 2;",
+    )?;
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
     let repaired = rebuild_deferred_indexes(conn);
     let restored = conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;");
@@ -367,7 +369,9 @@ struct Chunk {
 enum Msg {
     Chunk(Chunk),
     /// The file ended (`cancelled`: the parser stopped early on the cancel flag).
-    End { cancelled: bool },
+    End {
+        cancelled: bool,
+    },
     Failed(IngestError),
 }
 
@@ -541,7 +545,8 @@ fn stream_file(
         conn.execute("UPDATE loads SET has_labels = 1 WHERE id = ?1", [load_id])?;
     }
     let bulk = fp.role == FileRole::Transactions && {
-        let existing: i64 = conn.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?;
+        let existing: i64 =
+            conn.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?;
         let incoming = estimate_rows(fp).saturating_sub(counters.rows_committed);
         match ctx.opts.index_strategy {
             IndexStrategy::Keep => false,
@@ -579,7 +584,9 @@ fn stream_file(
                     size_bytes,
                 })
             })
-            .map_err(|e| IngestError::Pipeline(format!("could not start the parser thread: {e}")))?;
+            .map_err(|e| {
+                IngestError::Pipeline(format!("could not start the parser thread: {e}"))
+            })?;
         let mut writer = FileWriter {
             conn,
             compiled: &compiled,
@@ -678,7 +685,15 @@ fn parse_loop(job: ParseJob<'_>) {
                 .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
             split_record(format, header, &raw, &mut cells)?;
             let p = compiled.extract(&cells, csv).map_err(|p| reason_of(&p))?;
-            compiled.resolve(p, interner, &mut chunk.new, file_key, meta.record_no, meta.line, &raw)
+            compiled.resolve(
+                p,
+                interner,
+                &mut chunk.new,
+                file_key,
+                meta.record_no,
+                meta.line,
+                &raw,
+            )
         })();
         match parsed {
             Ok(row) => chunk.rows.push(row),
@@ -839,7 +854,11 @@ impl FileWriter<'_> {
         Ok(())
     }
 
-    fn consume(&mut self, receiver: &Receiver<Msg>, ctx: &FileCtx<'_>) -> Result<StreamEnd, IngestError> {
+    fn consume(
+        &mut self,
+        receiver: &Receiver<Msg>,
+        ctx: &FileCtx<'_>,
+    ) -> Result<StreamEnd, IngestError> {
         let conn = self.conn;
         let mut stmts = Stmts {
             account: conn.prepare("INSERT INTO accounts(id, ext_id, load_id) VALUES (?1, ?2, ?3)")?,
@@ -900,13 +919,20 @@ impl FileWriter<'_> {
         self.commit(last_record_no, Some("complete"))
     }
 
-    fn write_chunk(&mut self, st: &mut Stmts<'_>, new: NewKeys, rows: Vec<Row>) -> Result<(), IngestError> {
+    fn write_chunk(
+        &mut self,
+        st: &mut Stmts<'_>,
+        new: NewKeys,
+        rows: Vec<Row>,
+    ) -> Result<(), IngestError> {
         for a in &new.accounts {
-            st.account.execute(params![a.id, &*a.ext_id, self.load_id])?;
+            st.account
+                .execute(params![a.id, &*a.ext_id, self.load_id])?;
             self.counters.accounts_created += 1;
         }
         for e in &new.entities {
-            st.entity.execute(params![e.id, e.kind.as_str(), &*e.value])?;
+            st.entity
+                .execute(params![e.id, e.kind.as_str(), &*e.value])?;
         }
         for row in rows {
             match row {
@@ -952,14 +978,18 @@ impl FileWriter<'_> {
                             > 0;
                     }
                     if let Some(fraud) = a.label {
-                        changed |= self.labels.apply_data(self.conn, a.id, fraud, &self.source)?;
+                        changed |= self
+                            .labels
+                            .apply_data(self.conn, a.id, fraud, &self.source)?;
                     }
                     self.count(changed);
                 }
                 Row::Merchant(m) => {
                     let changed = self
                         .conn
-                        .prepare_cached("UPDATE entities SET name = ?2 WHERE id = ?1 AND name IS NOT ?2")?
+                        .prepare_cached(
+                            "UPDATE entities SET name = ?2 WHERE id = ?1 AND name IS NOT ?2",
+                        )?
                         .execute(params![m.entity_id, m.name])?
                         > 0;
                     let is_new = new.entities.iter().any(|e| e.id == m.entity_id);
@@ -967,9 +997,9 @@ impl FileWriter<'_> {
                 }
                 Row::Identity(i) => self.write_identity(i)?,
                 Row::Label(l) => {
-                    let changed = self
-                        .labels
-                        .apply_explicit(self.conn, l.account, l.fraud, &self.source)?;
+                    let changed =
+                        self.labels
+                            .apply_explicit(self.conn, l.account, l.fraud, &self.source)?;
                     self.count(changed);
                 }
             }
@@ -987,7 +1017,9 @@ impl FileWriter<'_> {
 
     fn write_tx(&mut self, st: &mut Stmts<'_>, t: TxRow) -> Result<(), IngestError> {
         let Some((stmt, cols)) = st.tx.as_mut() else {
-            return Err(IngestError::Pipeline("transaction statement missing".into()));
+            return Err(IngestError::Pipeline(
+                "transaction statement missing".into(),
+            ));
         };
         for (i, f) in cols.iter().enumerate() {
             let idx = i + 1;
@@ -1017,7 +1049,11 @@ impl FileWriter<'_> {
         }
         self.counters.loaded += 1;
         let tx_id = self.conn.last_insert_rowid();
-        for e in [t.device, t.ip, t.card].into_iter().flatten().chain(t.other_entities) {
+        for e in [t.device, t.ip, t.card]
+            .into_iter()
+            .flatten()
+            .chain(t.other_entities)
+        {
             let slot = self.agg.entry((t.src, e)).or_insert((None, None, 0));
             slot.0 = Some(slot.0.map_or(t.ts, |f| f.min(t.ts)));
             slot.1 = Some(slot.1.map_or(t.ts, |l| l.max(t.ts)));
@@ -1029,7 +1065,8 @@ impl FileWriter<'_> {
             }
             let rule = self.compiled.label_rule;
             if rule != LabelRule::Destination {
-                self.labels.apply_data(self.conn, t.src, fraud, &self.source)?;
+                self.labels
+                    .apply_data(self.conn, t.src, fraud, &self.source)?;
             }
             if rule != LabelRule::Source
                 && let Some(d) = t.dst
@@ -1045,8 +1082,16 @@ impl FileWriter<'_> {
         let (account, tx) = match &i.tx_ext_id {
             Some(ext) => {
                 let found = conn
-                    .prepare_cached("SELECT id, src_account, ts FROM transactions WHERE ext_id = ?1")?
-                    .query_row([ext], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+                    .prepare_cached(
+                        "SELECT id, src_account, ts FROM transactions WHERE ext_id = ?1",
+                    )?
+                    .query_row([ext], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    });
                 match found {
                     Ok((id, src, ts)) => (src, Some((id, ts))),
                     Err(rusqlite::Error::QueryReturnedNoRows) => {
@@ -1127,7 +1172,11 @@ impl FileWriter<'_> {
 /// transaction), unless a previous drop is still pending.
 fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
     let pending: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [DEFERRED_INDEXES_KEY],
+            |r| r.get(0),
+        )
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -1153,7 +1202,10 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
         params![DEFERRED_INDEXES_KEY, json],
     )?;
     for (name, _) in &indexes {
-        conn.execute_batch(&format!("DROP INDEX IF EXISTS \"{}\"", name.replace('"', "\"\"")))?;
+        conn.execute_batch(&format!(
+            "DROP INDEX IF EXISTS \"{}\"",
+            name.replace('"', "\"\"")
+        ))?;
     }
     Ok(())
 }
@@ -1161,7 +1213,11 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
 /// Recreates the dropped indexes inside the caller's transaction.
 fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     let pending: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [DEFERRED_INDEXES_KEY],
+            |r| r.get(0),
+        )
         .map(Some)
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok(None),
@@ -1175,7 +1231,9 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     })?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
-            Some(rest) if !rest.starts_with("IF NOT EXISTS") => format!("CREATE INDEX IF NOT EXISTS {rest}"),
+            Some(rest) if !rest.starts_with("IF NOT EXISTS") => {
+                format!("CREATE INDEX IF NOT EXISTS {rest}")
+            }
             _ => sql,
         };
         conn.execute_batch(&sql)?;

@@ -243,7 +243,11 @@ fn edit_from_file(
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let kind = if edit == Edit::Import { "labels" } else { "revoke" };
+    let kind = if edit == Edit::Import {
+        "labels"
+    } else {
+        "revoke"
+    };
     let mut rejects = RejectsWriter::new(
         rejects_dir(&ws_path).join(format!("{kind}-{stamp}-{file_name}")),
         0,
@@ -289,7 +293,9 @@ fn edit_from_file(
             let account: i64 = tx
                 .prepare_cached("SELECT id FROM accounts WHERE ext_id = ?1")
                 .and_then(|mut s| s.query_row([ext], |r| r.get(0)))
-                .map_err(|_| format!("unknown account {ext:?}: no account with this id is loaded"))?;
+                .map_err(|_| {
+                    format!("unknown account {ext:?}: no account with this id is loaded")
+                })?;
             match edit {
                 Edit::Import => {
                     let label = label_col.map(|l| cells.get(l)).unwrap_or("");

@@ -79,7 +79,10 @@ pub fn list(conn: &Connection) -> Result<Vec<LoadRecord>, rusqlite::Error> {
 }
 
 /// The newest load of a file with this hash, if any.
-pub fn latest_with_hash(conn: &Connection, hash: &str) -> Result<Option<LoadRecord>, rusqlite::Error> {
+pub fn latest_with_hash(
+    conn: &Connection,
+    hash: &str,
+) -> Result<Option<LoadRecord>, rusqlite::Error> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM loads WHERE file_hash = ?1 ORDER BY id DESC LIMIT 1"),
         [hash],

@@ -455,10 +455,7 @@ impl FileMapping {
         }
         for field in role.required_fields() {
             if !self.fields.contains_key(field) {
-                return Err(bad(format!(
-                    "a {} section must map {field}",
-                    role.as_str()
-                )));
+                return Err(bad(format!("a {} section must map {field}", role.as_str())));
             }
         }
         if role == FileRole::Identity
@@ -481,7 +478,9 @@ impl FileMapping {
             )));
         }
         if self.amount.thousands == Some(self.amount.decimal) {
-            return Err(bad("amount.thousands and amount.decimal are the same character".into()));
+            return Err(bad(
+                "amount.thousands and amount.decimal are the same character".into(),
+            ));
         }
         super::values::TimeParser::new(&self.timestamp).map_err(bad)?;
         Ok(())
@@ -534,10 +533,12 @@ impl Mapping {
 
     /// Writes the mapping as TOML (the GUI saves an edited mapping this way).
     pub fn save(&self, path: &Path) -> Result<(), IngestError> {
-        let text = self.to_toml_string().map_err(|reason| IngestError::BadMapping {
-            mapping: self.name.clone(),
-            problem: reason,
-        })?;
+        let text = self
+            .to_toml_string()
+            .map_err(|reason| IngestError::BadMapping {
+                mapping: self.name.clone(),
+                problem: reason,
+            })?;
         std::fs::write(path, text).map_err(|source| IngestError::MappingWrite {
             path: path.to_path_buf(),
             source,
@@ -563,7 +564,8 @@ pub fn resolve_column(header: &[String], name: &str) -> Option<usize> {
             .nth(nth - 1)
             .map(|(i, _)| i)
     };
-    find(&|h: &str| h == base).or_else(|| find(&|h: &str| h.trim().eq_ignore_ascii_case(base.trim())))
+    find(&|h: &str| h == base)
+        .or_else(|| find(&|h: &str| h.trim().eq_ignore_ascii_case(base.trim())))
 }
 
 #[cfg(test)]
@@ -613,7 +615,8 @@ thousands = "."
 
     #[test]
     fn a_section_missing_a_required_field_is_refused() {
-        let text = "name = \"x\"\n[[file]]\nrole = \"transactions\"\n[file.fields]\ntx_id = \"id\"\n";
+        let text =
+            "name = \"x\"\n[[file]]\nrole = \"transactions\"\n[file.fields]\ntx_id = \"id\"\n";
         let err = Mapping::from_toml_str(text).expect_err("timestamp is required");
         assert!(err.contains("must map timestamp"), "{err}");
     }

@@ -33,14 +33,12 @@ pub use engine::{
 };
 pub use error::IngestError;
 pub use mapping::{
-    AmountSpec, EntityKind, Field, FileMapping, FileRole, LabelRule, Mapping, Source,
-    TimestampSpec,
+    AmountSpec, EntityKind, Field, FileMapping, FileRole, LabelRule, Mapping, Source, TimestampSpec,
 };
 pub use presets::{PRESET_NAMES, preset, preset_toml};
 pub use rows::Problem;
 pub use source::{
-    DEFAULT_GZIP_MAX_BYTES, DEFAULT_GZIP_MAX_RATIO, DEFAULT_RECORD_CAP_BYTES, Format,
-    SourceLimits,
+    DEFAULT_GZIP_MAX_BYTES, DEFAULT_GZIP_MAX_RATIO, DEFAULT_RECORD_CAP_BYTES, Format, SourceLimits,
 };
 
 /// The row parser as one function, for the fuzz test and benchmarks: splits `bytes` into
@@ -53,12 +51,20 @@ pub fn parse_bytes_for_test(
     limits: &SourceLimits,
 ) -> (u64, u64) {
     use std::io::Cursor;
-    let Ok(compiled) = rows::Compiled::new(section, "test", header, std::path::Path::new("<bytes>"), true)
-    else {
+    let Ok(compiled) = rows::Compiled::new(
+        section,
+        "test",
+        header,
+        std::path::Path::new("<bytes>"),
+        true,
+    ) else {
         return (0, 0);
     };
-    let mut reader =
-        source::RecordReader::new(Box::new(Cursor::new(bytes.to_vec())), b',', limits.record_cap_bytes);
+    let mut reader = source::RecordReader::new(
+        Box::new(Cursor::new(bytes.to_vec())),
+        b',',
+        limits.record_cap_bytes,
+    );
     let mut interner = rows::Interner::default();
     let mut new = rows::NewKeys::default();
     let mut cells = source::Cells::default();
@@ -77,7 +83,15 @@ pub fn parse_bytes_for_test(
         source::split_csv(&raw, b',', &mut cells);
         if let Ok(p) = compiled.extract(&cells, true)
             && compiled
-                .resolve(p, &mut interner, &mut new, "0000", meta.record_no, meta.line, &raw)
+                .resolve(
+                    p,
+                    &mut interner,
+                    &mut new,
+                    "0000",
+                    meta.record_no,
+                    meta.line,
+                    &raw,
+                )
                 .is_ok()
         {
             ok += 1;

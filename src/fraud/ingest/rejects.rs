@@ -176,7 +176,11 @@ pub struct RejectRecord {
 }
 
 /// Reads up to `limit` rejects starting at the `skip`-th, for the rejects viewer.
-pub fn read_rejects(path: &Path, skip: usize, limit: usize) -> Result<Vec<RejectRecord>, IngestError> {
+pub fn read_rejects(
+    path: &Path,
+    skip: usize,
+    limit: usize,
+) -> Result<Vec<RejectRecord>, IngestError> {
     let bad = |reason: String| IngestError::RejectsRead {
         path: path.to_path_buf(),
         reason,
@@ -221,7 +225,9 @@ mod tests {
         w.flush().expect("flush");
         drop(w);
         let mut again = RejectsWriter::new(path.clone(), committed, "in.csv");
-        again.write(3, "bad amount, again", b"2,\"y\"").expect("write");
+        again
+            .write(3, "bad amount, again", b"2,\"y\"")
+            .expect("write");
         again.flush().expect("flush");
         let rows = read_rejects(&path, 0, 10).expect("read");
         assert_eq!(rows.len(), 2);

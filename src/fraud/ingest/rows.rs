@@ -516,7 +516,10 @@ impl Parsed<'_> {
             Parsed::Tx(t) => {
                 put(
                     "tx_id",
-                    Some(&c.tx_key(t.tx_id.as_deref(), "<file hash>", 0).replace(":0", ":<row>")),
+                    Some(
+                        &c.tx_key(t.tx_id.as_deref(), "<file hash>", 0)
+                            .replace(":0", ":<row>"),
+                    ),
                 );
                 put("timestamp", Some(&ts_text(t.ts)));
                 put("src_account", Some(&t.src));

@@ -146,7 +146,11 @@ pub fn read_error(path: &Path, compressed_bytes: u64, e: io::Error) -> IngestErr
 }
 
 /// Opens `path`, strips a BOM, sniffs the format and reads the header.
-pub fn open(path: &Path, limits: &SourceLimits, delimiter: Option<u8>) -> Result<Opened, IngestError> {
+pub fn open(
+    path: &Path,
+    limits: &SourceLimits,
+    delimiter: Option<u8>,
+) -> Result<Opened, IngestError> {
     let unreadable = |source| IngestError::Unreadable {
         path: path.to_path_buf(),
         source,
@@ -243,7 +247,11 @@ pub fn open(path: &Path, limits: &SourceLimits, delimiter: Option<u8>) -> Result
     let mut cells = Cells::default();
     split_csv(&line, delim, &mut cells);
     let header = (0..cells.len())
-        .map(|i| String::from_utf8_lossy(cells.get_bytes(i)).trim().to_string())
+        .map(|i| {
+            String::from_utf8_lossy(cells.get_bytes(i))
+                .trim()
+                .to_string()
+        })
         .collect();
     // Data rows are numbered from 1 after the header.
     records.record_no = 0;

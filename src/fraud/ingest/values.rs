@@ -49,12 +49,13 @@ impl TimeParser {
                     "timestamp format \"steps\" needs step_secs (e.g. 3600 for hourly steps)",
                 )?;
                 if step_secs <= 0 {
-                    return Err(format!("timestamp.step_secs must be positive, not {step_secs}"));
+                    return Err(format!(
+                        "timestamp.step_secs must be positive, not {step_secs}"
+                    ));
                 }
-                let origin = spec
-                    .origin
-                    .as_deref()
-                    .ok_or("timestamp format \"steps\" needs origin (the instant of step 0, ISO 8601)")?;
+                let origin = spec.origin.as_deref().ok_or(
+                    "timestamp format \"steps\" needs origin (the instant of step 0, ISO 8601)",
+                )?;
                 let utc = TimeParser {
                     kind: TimeKind::Iso,
                     zone: Zone::Fixed { offset_secs: 0 },
@@ -71,7 +72,9 @@ impl TimeParser {
                 // Validate the format string once by formatting a known instant with it.
                 let probe = jiff::Timestamp::UNIX_EPOCH;
                 jiff::fmt::strtime::format(f, &probe.to_zoned_datetime(jiff::tz::TimeZone::UTC))
-                    .map_err(|e| format!("timestamp format {f:?} is not a valid format string: {e}"))?;
+                    .map_err(|e| {
+                        format!("timestamp format {f:?} is not a valid format string: {e}")
+                    })?;
                 TimeKind::Strftime(f.to_string())
             }
             other => {
@@ -134,7 +137,8 @@ impl TimeParser {
     }
 
     fn iso(&self, s: &str) -> Result<i64, String> {
-        let p = parse_iso(s.as_bytes()).ok_or_else(|| bad_time(s, "ISO 8601 (2024-05-01T12:30:00Z)"))?;
+        let p = parse_iso(s.as_bytes())
+            .ok_or_else(|| bad_time(s, "ISO 8601 (2024-05-01T12:30:00Z)"))?;
         match p.offset_secs {
             Some(off) => Ok(p.local_secs - off),
             None => self.localise(s, p),
@@ -332,7 +336,8 @@ fn parse_iso(b: &[u8]) -> Option<IsoParts> {
         [b'Z'] | [b'z'] => Some(0),
         _ => Some(parse_offset(rest.strip_prefix(b" ").unwrap_or(rest))?),
     };
-    let local_secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    let local_secs =
+        days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
     Some(IsoParts {
         year,
         month,
@@ -381,10 +386,7 @@ impl AmountParser {
     pub fn new(spec: &AmountSpec) -> Self {
         Self {
             decimal: if spec.decimal == ',' { b',' } else { b'.' },
-            thousands: spec
-                .thousands
-                .filter(char::is_ascii)
-                .map(|c| c as u8),
+            thousands: spec.thousands.filter(char::is_ascii).map(|c| c as u8),
         }
     }
 
@@ -404,7 +406,11 @@ impl AmountParser {
                 }
                 buf.push(if c == self.decimal { '.' } else { c as char });
             }
-            if s.is_ascii() { buf.parse::<f64>().ok() } else { None }
+            if s.is_ascii() {
+                buf.parse::<f64>().ok()
+            } else {
+                None
+            }
         };
         match value {
             Some(v) if v.is_finite() && s.bytes().any(|c| c.is_ascii_digit()) => Ok(v),
@@ -448,7 +454,9 @@ pub fn parse_status(cell: &str) -> Result<&'static str, String> {
         "declined" | "decline" | "rejected" | "denied" | "failed" | "fail" | "d" => Ok("declined"),
         _ => {
             let shown: String = s.chars().take(32).collect();
-            Err(format!("bad status {shown:?}: expected approved or declined"))
+            Err(format!(
+                "bad status {shown:?}: expected approved or declined"
+            ))
         }
     }
 }
@@ -484,7 +492,10 @@ mod tests {
 
     #[test]
     fn naive_times_take_the_mapping_time_zone() {
-        assert_eq!(parser("iso8601", "+01:00").parse("2017-01-01T01:00:00"), Ok(1_483_228_800));
+        assert_eq!(
+            parser("iso8601", "+01:00").parse("2017-01-01T01:00:00"),
+            Ok(1_483_228_800)
+        );
         let paris = parser("iso8601", "Europe/Paris");
         assert_eq!(paris.parse("2017-07-01T02:00:00"), Ok(1_498_867_200)); // CEST, +02:00
         assert_eq!(paris.parse("2017-01-01T01:00:00"), Ok(1_483_228_800)); // CET, +01:00
@@ -492,9 +503,18 @@ mod tests {
 
     #[test]
     fn epochs_steps_and_format_strings() {
-        assert_eq!(parser("epoch_secs", "UTC").parse("1483228800"), Ok(1_483_228_800));
-        assert_eq!(parser("epoch_millis", "UTC").parse("1483228800999"), Ok(1_483_228_800));
-        assert_eq!(parser("auto", "UTC").parse("1483228800000"), Ok(1_483_228_800));
+        assert_eq!(
+            parser("epoch_secs", "UTC").parse("1483228800"),
+            Ok(1_483_228_800)
+        );
+        assert_eq!(
+            parser("epoch_millis", "UTC").parse("1483228800999"),
+            Ok(1_483_228_800)
+        );
+        assert_eq!(
+            parser("auto", "UTC").parse("1483228800000"),
+            Ok(1_483_228_800)
+        );
         assert_eq!(parser("steps", "UTC").parse("2"), Ok(1_577_836_800 + 7200));
         let f = parser("%Y/%m/%d %H:%M", "UTC");
         assert_eq!(f.parse("2022/09/01 00:20"), Ok(1_661_991_600));
