@@ -1,5 +1,6 @@
 //! Fraud analytics: ingest, graph build, ring detection, features, model and scoring. No egui here.
 
+pub mod browse; // read-only queries behind the fraud views
 pub mod cli; // `sightline score` arguments and driver
 pub mod csr; // compressed sparse rows: components, label propagation, PageRank
 pub mod dataset; // one read of the workspace into dense columns

@@ -1,13 +1,13 @@
-//! Test harness for scoring: small workspaces written with plain SQL (so tests do not depend
-//! on the ingest path) and in-memory datasets for the detector tests.
+//! Helpers shared by the integration tests: small workspaces written through the real store,
+//! and for scoring, workspaces written with plain SQL (so tests do not depend on the ingest
+//! path) and in-memory datasets for the detector tests.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::params;
-use sightline::fraud::dataset::{
-    Accounts, Dataset, Entities, EntityKind, IdentityEdge, Label, NONE, Transactions,
-};
+use sightline::fraud::dataset::{Accounts, Dataset, Entities, EntityKind, IdentityEdge, Label, NONE, Transactions};
+use sightline::library::{self, ProductMeta};
 use sightline::store::{OpenMode, Workspace};
 
 /// 2026-01-01T00:00:00Z.
@@ -36,8 +36,7 @@ impl WsBuilder {
             .prepare("INSERT INTO accounts(ext_id, created_at) VALUES (?1, ?2)")
             .expect("prepare");
         for i in 1..=n {
-            st.execute(params![format!("A-{i:04}"), T0 - 400 * DAY])
-                .expect("account");
+            st.execute(params![format!("A-{i:04}"), T0 - 400 * DAY]).expect("account");
         }
     }
 
@@ -45,10 +44,7 @@ impl WsBuilder {
     pub fn entity(&mut self, kind: &str, value: &str) -> i64 {
         self.ws
             .conn()
-            .execute(
-                "INSERT INTO entities(kind, value) VALUES (?1, ?2)",
-                params![kind, value],
-            )
+            .execute("INSERT INTO entities(kind, value) VALUES (?1, ?2)", params![kind, value])
             .expect("entity");
         self.ws.conn().last_insert_rowid()
     }
@@ -126,10 +122,7 @@ pub struct Planted {
 pub struct Lcg(pub u64);
 impl Lcg {
     pub fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     pub fn below(&mut self, n: u64) -> u64 {
@@ -150,16 +143,7 @@ pub fn planted_world(b: &mut WsBuilder, n: usize, labels: bool) -> Planted {
             b.transfer(ts, src, dst, 20.0 + rng.below(400) as f64);
         }
         if i % 3 == 0 {
-            b.tx(
-                ts,
-                src,
-                None,
-                Some(shop),
-                5.0 + rng.below(80) as f64,
-                "approved",
-                None,
-                None,
-            );
+            b.tx(ts, src, None, Some(shop), 5.0 + rng.below(80) as f64, "approved", None, None);
         }
     }
     // Families: pairs sharing a device (benign).
@@ -193,38 +177,18 @@ pub fn planted_world(b: &mut WsBuilder, n: usize, labels: bool) -> Planted {
     for k in 0..28 {
         let card = b.entity("card", &format!("C-{k}"));
         let status = if k % 3 == 0 { "approved" } else { "declined" };
-        b.tx(
-            T0 + 40 * DAY + k * 8,
-            testers[(k % 2) as usize],
-            None,
-            Some(merchant),
-            1.0,
-            status,
-            Some(card),
-            None,
-        );
+        b.tx(T0 + 40 * DAY + k * 8, testers[(k % 2) as usize], None, Some(merchant), 1.0, status, Some(card), None);
     }
     // Fan-in: eight feeders pay one collector similar amounts within two days.
     let collector = n as i64 - 40;
     let mut fan_in = vec![collector];
     for k in 0..8 {
         let feeder = n as i64 - 41 - k;
-        b.transfer(
-            T0 + 50 * DAY + k * 5 * HOUR,
-            feeder,
-            collector,
-            4_900.0 + k as f64,
-        );
+        b.transfer(T0 + 50 * DAY + k * 5 * HOUR, feeder, collector, 4_900.0 + k as f64);
         fan_in.push(feeder);
     }
     if labels {
-        for (i, a) in cycle
-            .iter()
-            .chain(&device_ring)
-            .chain(&testers)
-            .chain(&fan_in)
-            .enumerate()
-        {
+        for (i, a) in cycle.iter().chain(&device_ring).chain(&testers).chain(&fan_in).enumerate() {
             if i % 2 == 0 {
                 b.label(*a, "fraud");
             }
@@ -281,4 +245,37 @@ pub fn add_entity(ds: &mut Dataset, kind: EntityKind, value: &str) -> u32 {
     ds.entities.kind.push(kind);
     ds.entities.value.push(value.to_string());
     ds.entities.db_id.len() as u32 - 1
+}
+
+/// A workspace with three accounts, a merchant, four transactions, a label and one photo.
+pub fn small_workspace(dir: &Path) -> PathBuf {
+    let path = dir.join("small.sqlite");
+    let mut ws = Workspace::open(&path, OpenMode::CreateIfMissing).expect("create");
+    ws.conn()
+        .execute_batch(
+            "INSERT INTO accounts(id, ext_id, name) VALUES (1,'A-0001','Ada Lovelace'),(2,'A-0002','Ben Okri'),(3,'A-0003','Cleo Park');
+             INSERT INTO entities(id, kind, value, name) VALUES (1,'merchant','M-0077','Corner Shop'),(2,'device','D-01042',NULL);
+             INSERT INTO transactions(ext_id, ts, src_account, dst_account, merchant_id, amount, status, channel)
+               VALUES ('T-1',1767225600,1,2,NULL,120.0,'approved','p2p'),
+                      ('T-2',1767229200,2,NULL,1,1.5,'declined','card'),
+                      ('T-3',1767232800,3,1,NULL,80.25,'approved','p2p'),
+                      ('T-4',1767236400,1,NULL,1,42.0,'approved','card');
+             INSERT INTO labels(account_id,label,source,created_at) VALUES (2,'fraud','test',1);",
+        )
+        .expect("seed");
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([200, (x * 3) as u8, (y * 4) as u8])
+    });
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode");
+    let meta = ProductMeta {
+        sku: "SL-MUG-001".into(),
+        name: "Stoneware mug".into(),
+        price: Some(18.0),
+        category: "home".into(),
+        colour: "red".into(),
+    };
+    library::import_image(&mut ws, "SL-MUG-001.png", &png, Some(&meta)).expect("import");
+    path
 }

@@ -27,12 +27,14 @@ use super::labels::LabelState;
 use super::loads::{LoadRecord, latest_with_hash};
 use super::mapping::{EntityKind, Field, FileRole, LabelRule};
 use super::rejects::{RejectsWriter, rejects_path};
-use super::rows::{Compiled, Interner, NewKeys, Row, TxRow, reason_of};
+use super::rows::{Compiled, Interner, NewKeys, Row, Sym, TxRow, reason_of};
 use super::source::{Cells, Format, SourceLimits, hash_file, open, read_error};
 use crate::store::{Workspace, now_secs};
 
 /// `meta` key holding the `CREATE INDEX` statements a bulk load dropped (JSON array).
 const DEFERRED_INDEXES_KEY: &str = "ingest.deferred_indexes";
+/// Page cache while rebuilding indexes (KiB).
+const REBUILD_CACHE_KIB: u32 = 2000;
 /// Rows per message from the parser thread to the writer.
 const CHUNK_ROWS: usize = 8192;
 /// Messages in flight between the threads (bounds memory to a few chunks).
@@ -211,18 +213,58 @@ pub fn run(
     let conn = ws.conn_mut();
     // Ids come from the interner and rows this run inserted, so the per-row foreign key
     // lookups are redundant; they are switched off for the run and back on after it.
-    conn.execute_batch(
-        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -65536; PRAGMA threads = 2;",
-    )?;
+    let t = tuning();
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = {};",
+        t.cache_kib, t.autocheckpoint
+    ))?;
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
     let repaired = rebuild_deferred_indexes(conn);
-    let restored = conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;");
+    let restored = conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
+    );
     let mut summary = result?;
     repaired?;
     restored?;
     summary.workspace = ws_path;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// CPU time of the calling thread (Linux; 0 elsewhere), for the load trace.
+fn thread_cpu_secs() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<f64>().ok())
+        })
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
+/// Load tuning (temporary experiment knobs read from the environment).
+#[derive(Clone, Copy, Debug)]
+struct Tuning {
+    cache_kib: u32,
+    autocheckpoint: u32,
+    keep_ts: bool,
+    threads: u32,
+}
+
+fn tuning() -> Tuning {
+    let get = |k: &str, d: u32| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    Tuning {
+        cache_kib: get("SIGHTLINE_INGEST_CACHE_KIB", 65536),
+        autocheckpoint: get("SIGHTLINE_INGEST_AUTOCKPT", 100_000),
+        keep_ts: get("SIGHTLINE_INGEST_KEEP_TS", 0) == 1,
+        threads: get("SIGHTLINE_INGEST_THREADS", 0),
+    }
 }
 
 /// Rebuilds transaction indexes a killed bulk load left dropped. Returns whether any were.
@@ -557,6 +599,7 @@ fn stream_file(
     let bytes_read = opened.bytes_read.clone();
     let skip = counters.rows_committed;
     let file_key = hash[..16].to_string();
+    interner.reset_symbols();
     let (sender, receiver) = sync_channel::<Msg>(CHANNEL_CHUNKS);
     let first_json = opened.first_json_line.take();
     let path = fp.path.clone();
@@ -596,6 +639,8 @@ fn stream_file(
             counters,
             rejects,
             agg: FxHashMap::default(),
+            pending_labels: PendingLabels::default(),
+            symbols: Vec::new(),
             bulk,
             in_tx: false,
             batch_records: 0,
@@ -722,6 +767,45 @@ fn parse_loop(job: ParseJob<'_>) {
     let _ = sender.send(Msg::End { cancelled: false });
 }
 
+/// Account labels seen in a batch: account → any fraud. Account ids are dense (the interner
+/// hands them out in order), so a flat array beats a hash map on the per-row path.
+#[derive(Debug, Default)]
+struct PendingLabels {
+    /// 0: not seen, 1: seen legit only, 2: seen fraud.
+    state: Vec<u8>,
+    touched: Vec<i64>,
+}
+
+impl PendingLabels {
+    fn note(&mut self, account: i64, fraud: bool) {
+        let Ok(i) = usize::try_from(account) else {
+            return;
+        };
+        if i >= self.state.len() {
+            self.state.resize((i + 1).next_power_of_two(), 0);
+        }
+        let v = &mut self.state[i];
+        if *v == 0 {
+            self.touched.push(account);
+        }
+        *v = (*v).max(if fraud { 2 } else { 1 });
+    }
+
+    /// The batch's labels in account order, clearing the set.
+    fn drain(&mut self) -> Vec<(i64, bool)> {
+        self.touched.sort_unstable();
+        let out = self
+            .touched
+            .iter()
+            .map(|a| (*a, self.state[*a as usize] == 2))
+            .collect();
+        for a in self.touched.drain(..) {
+            self.state[a as usize] = 0;
+        }
+        out
+    }
+}
+
 /// Prepared statements of one file's load.
 struct Stmts<'c> {
     account: Statement<'c>,
@@ -740,6 +824,10 @@ struct FileWriter<'a> {
     rejects: &'a mut RejectsWriter,
     /// account_entities uses seen in this batch: (account, entity) → (first, last, uses).
     agg: FxHashMap<(i64, i64), (Option<i64>, Option<i64>, i64)>,
+    /// Account labels seen in this batch: account → any fraud.
+    pending_labels: PendingLabels,
+    /// This file's symbols by number (see [`Sym`]).
+    symbols: Vec<Box<str>>,
     bulk: bool,
     in_tx: bool,
     batch_records: u64,
@@ -753,9 +841,9 @@ fn tx_columns(c: &Compiled) -> Vec<Field> {
         Field::Timestamp,
         Field::SrcAccount,
         Field::Amount,
-        Field::Currency,
     ];
     for f in [
+        Field::Currency,
         Field::DstAccount,
         Field::Merchant,
         Field::Channel,
@@ -773,7 +861,8 @@ fn tx_columns(c: &Compiled) -> Vec<Field> {
     cols
 }
 
-fn tx_insert_sql(cols: &[Field]) -> String {
+/// The insert for a file's columns; the load id and a file-wide currency are literals.
+fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
     let name = |f: &Field| match f {
         Field::TxId => "ext_id",
         Field::Timestamp => "ts",
@@ -791,10 +880,16 @@ fn tx_insert_sql(cols: &[Field]) -> String {
         Field::Card => "card_id",
         _ => "load_id",
     };
-    let names: Vec<&str> = cols.iter().map(name).collect();
-    let marks: Vec<String> = (1..=cols.len() + 1).map(|i| format!("?{i}")).collect();
+    let mut names: Vec<&str> = cols.iter().map(name).collect();
+    let mut marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    names.push("load_id");
+    marks.push(load_id.to_string());
+    if !cols.contains(&Field::Currency) {
+        names.push("currency");
+        marks.push(format!("'{}'", currency.replace('\'', "''")));
+    }
     format!(
-        "INSERT INTO transactions({}, load_id) VALUES ({}) ON CONFLICT(ext_id) DO NOTHING",
+        "INSERT INTO transactions({}) VALUES ({}) ON CONFLICT(ext_id) DO NOTHING",
         names.join(", "),
         marks.join(", ")
     )
@@ -870,13 +965,19 @@ impl FileWriter<'_> {
         };
         if self.compiled.role == FileRole::Transactions {
             let cols = tx_columns(self.compiled);
-            stmts.tx = Some((conn.prepare(&tx_insert_sql(&cols))?, cols));
+            let sql = tx_insert_sql(&cols, self.compiled.default_currency(), self.load_id);
+            stmts.tx = Some((conn.prepare(&sql)?, cols));
         }
         let mut last_record_no = self.counters.rows_committed;
+        let trace = std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some();
+        let cpu0 = thread_cpu_secs();
+        let (mut t_wait, mut t_write, mut t_commit) = (0.0f64, 0.0f64, 0.0f64);
         loop {
+            let t0 = Instant::now();
             let msg = receiver
                 .recv()
                 .map_err(|_| IngestError::Pipeline("the parser thread stopped".into()))?;
+            t_wait += t0.elapsed().as_secs_f64();
             match msg {
                 Msg::Failed(e) => return Err(e),
                 Msg::End { cancelled } => {
@@ -884,12 +985,24 @@ impl FileWriter<'_> {
                         self.commit(last_record_no, Some("cancelled"))?;
                         return Ok(StreamEnd::Cancelled);
                     }
+                    let t1 = Instant::now();
+                    let cpu1 = thread_cpu_secs();
                     self.finish(last_record_no, ctx)?;
+                    if trace {
+                        eprintln!(
+                            "trace: wait {t_wait:.2} s, write {t_write:.2} s, commits {t_commit:.2} s, finish {:.2} s; writer cpu load {:.2} s, finish {:.2} s",
+                            t1.elapsed().as_secs_f64(),
+                            cpu1 - cpu0,
+                            thread_cpu_secs() - cpu1
+                        );
+                    }
                     return Ok(StreamEnd::Complete);
                 }
                 Msg::Chunk(chunk) => {
+                    let t1 = Instant::now();
                     self.begin()?;
                     self.write_chunk(&mut stmts, chunk.new, chunk.rows)?;
+                    t_write += t1.elapsed().as_secs_f64();
                     for r in &chunk.rejects {
                         self.rejects.write(r.line, &r.reason, &r.original)?;
                     }
@@ -903,7 +1016,9 @@ impl FileWriter<'_> {
                         return Ok(StreamEnd::Cancelled);
                     }
                     if self.batch_records >= ctx.opts.batch_rows as u64 {
+                        let t2 = Instant::now();
                         self.commit(last_record_no, None)?;
+                        t_commit += t2.elapsed().as_secs_f64();
                     }
                 }
             }
@@ -914,6 +1029,7 @@ impl FileWriter<'_> {
         self.begin()?;
         if self.bulk {
             ctx.report(Phase::Indexing, self.counters, ctx.fp.size_bytes);
+            self.flush_agg()?;
             rebuild_in_tx(self.conn)?;
         }
         self.commit(last_record_no, Some("complete"))
@@ -934,9 +1050,10 @@ impl FileWriter<'_> {
             st.entity
                 .execute(params![e.id, e.kind.as_str(), &*e.value])?;
         }
+        self.symbols.extend(new.symbols.iter().cloned());
         for row in rows {
             match row {
-                Row::Tx(t) => self.write_tx(st, t)?,
+                Row::Tx(t) => self.write_tx(st, &new, t)?,
                 Row::Account(a) => {
                     let mut changed = false;
                     if a.is_new {
@@ -1015,25 +1132,27 @@ impl FileWriter<'_> {
         }
     }
 
-    fn write_tx(&mut self, st: &mut Stmts<'_>, t: TxRow) -> Result<(), IngestError> {
+    fn write_tx(&mut self, st: &mut Stmts<'_>, new: &NewKeys, t: TxRow) -> Result<(), IngestError> {
         let Some((stmt, cols)) = st.tx.as_mut() else {
             return Err(IngestError::Pipeline(
                 "transaction statement missing".into(),
             ));
         };
+        let symbols = &self.symbols;
+        let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
         for (i, f) in cols.iter().enumerate() {
             let idx = i + 1;
             match f {
-                Field::TxId => stmt.raw_bind_parameter(idx, t.ext_id.as_str())?,
+                Field::TxId => stmt.raw_bind_parameter(idx, new.key(t.ext_id))?,
                 Field::Timestamp => stmt.raw_bind_parameter(idx, t.ts)?,
                 Field::SrcAccount => stmt.raw_bind_parameter(idx, t.src)?,
                 Field::DstAccount => stmt.raw_bind_parameter(idx, t.dst)?,
                 Field::Merchant => stmt.raw_bind_parameter(idx, t.merchant)?,
                 Field::Amount => stmt.raw_bind_parameter(idx, t.amount)?,
-                Field::Currency => stmt.raw_bind_parameter(idx, &*t.currency)?,
-                Field::Channel => stmt.raw_bind_parameter(idx, t.channel.as_deref())?,
+                Field::Currency => stmt.raw_bind_parameter(idx, sym(t.currency))?,
+                Field::Channel => stmt.raw_bind_parameter(idx, t.channel.map(sym))?,
                 Field::Status => stmt.raw_bind_parameter(idx, t.status)?,
-                Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.as_deref())?,
+                Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.map(sym))?,
                 Field::PromoCode => stmt.raw_bind_parameter(idx, t.promo.as_deref())?,
                 Field::Device => stmt.raw_bind_parameter(idx, t.device)?,
                 Field::Ip => stmt.raw_bind_parameter(idx, t.ip)?,
@@ -1041,14 +1160,12 @@ impl FileWriter<'_> {
                 _ => {}
             }
         }
-        stmt.raw_bind_parameter(cols.len() + 1, self.load_id)?;
         let inserted = stmt.raw_execute()? > 0;
         if !inserted {
             self.counters.duplicates += 1;
             return Ok(());
         }
         self.counters.loaded += 1;
-        let tx_id = self.conn.last_insert_rowid();
         for e in [t.device, t.ip, t.card]
             .into_iter()
             .flatten()
@@ -1061,17 +1178,19 @@ impl FileWriter<'_> {
         }
         if let Some(fraud) = t.label {
             if fraud {
+                let tx_id = self.conn.last_insert_rowid();
                 st.tx_label.execute(params![tx_id, "fraud", self.load_id])?;
             }
+            // Account labels are applied once per account per batch ("fraud wins" does not
+            // depend on order), not once per row.
             let rule = self.compiled.label_rule;
             if rule != LabelRule::Destination {
-                self.labels
-                    .apply_data(self.conn, t.src, fraud, &self.source)?;
+                self.pending_labels.note(t.src, fraud);
             }
             if rule != LabelRule::Source
                 && let Some(d) = t.dst
             {
-                self.labels.apply_data(self.conn, d, fraud, &self.source)?;
+                self.pending_labels.note(d, fraud);
             }
         }
         Ok(())
@@ -1150,6 +1269,10 @@ impl FileWriter<'_> {
     }
 
     fn flush_agg(&mut self) -> Result<(), IngestError> {
+        for (account, fraud) in self.pending_labels.drain() {
+            self.labels
+                .apply_data(self.conn, account, fraud, &self.source)?;
+        }
         if self.agg.is_empty() {
             return Ok(());
         }
@@ -1189,9 +1312,15 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
         "SELECT name, sql FROM sqlite_master
          WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name",
     )?;
+    let keep_ts = tuning().keep_ts;
     let indexes: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<(String, String)>, _>>()?
+        .into_iter()
+        // The partial merchant index costs nothing per row without a merchant, and rebuilding
+        // it would scan the whole table: it is maintained, not dropped.
+        .filter(|(n, _)| n != "transactions_by_merchant" && !(keep_ts && n == "transactions_by_ts"))
+        .collect();
     if indexes.is_empty() {
         return Ok(());
     }
@@ -1229,6 +1358,11 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     let sqls: Vec<String> = serde_json::from_str(&json).map_err(|e| {
         IngestError::Pipeline(format!("meta {DEFERRED_INDEXES_KEY} is not readable: {e}"))
     })?;
+    // SQLite's index sorter is faster with a small cache (its runs stay in the CPU caches).
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {}",
+        tuning().threads
+    ))?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
             Some(rest) if !rest.starts_with("IF NOT EXISTS") => {
@@ -1239,6 +1373,7 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
         conn.execute_batch(&sql)?;
     }
     conn.execute("DELETE FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY])?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{}", tuning().cache_kib))?;
     Ok(true)
 }
 

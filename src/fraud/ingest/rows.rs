@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::path::Path;
-use std::sync::Arc;
 
 use rusqlite::Connection;
 use rustc_hash::FxHashMap;
@@ -96,7 +95,7 @@ pub struct Compiled {
     identity: Vec<(usize, EntityKind)>,
     time: TimeParser,
     amount: AmountParser,
-    currency_default: Arc<str>,
+    currency_default: String,
     currency_aliases: FxHashMap<String, String>,
     id_prefix: String,
     merchant_prefix: Option<String>,
@@ -180,7 +179,7 @@ impl Compiled {
             identity,
             time,
             amount: AmountParser::new(&fm.amount),
-            currency_default: Arc::from(fm.currency.as_deref().unwrap_or("USD")),
+            currency_default: fm.currency.clone().unwrap_or_else(|| "USD".into()),
             currency_aliases: fm
                 .currency_aliases
                 .iter()
@@ -197,6 +196,11 @@ impl Compiled {
     /// Whether this file carries a label column that is read.
     pub fn has_labels(&self) -> bool {
         self.with_labels && self.cols.contains_key(&Field::Label)
+    }
+
+    /// The currency of rows without a currency column.
+    pub fn default_currency(&self) -> &str {
+        &self.currency_default
     }
 
     /// Whether rows of this file can fill `f` (mapped, or derived: merchants from a prefix,
@@ -412,14 +416,22 @@ impl Compiled {
 
     /// The transaction key of a row: the prefixed source id, or the file hash and row number.
     pub fn tx_key(&self, tx_id: Option<&str>, file_key: &str, record_no: u64) -> String {
+        let mut s = String::new();
+        self.push_tx_key(&mut s, tx_id, file_key, record_no);
+        s
+    }
+
+    /// Appends the transaction key of a row to `out`.
+    fn push_tx_key(&self, out: &mut String, tx_id: Option<&str>, file_key: &str, record_no: u64) {
+        use std::fmt::Write;
         match tx_id {
             Some(id) => {
-                let mut s = String::with_capacity(self.id_prefix.len() + id.len());
-                s.push_str(&self.id_prefix);
-                s.push_str(id);
-                s
+                out.push_str(&self.id_prefix);
+                out.push_str(id);
             }
-            None => format!("{file_key}:{record_no}"),
+            None => {
+                let _ = write!(out, "{file_key}:{record_no}");
+            }
         }
     }
 
@@ -580,20 +592,26 @@ pub struct NewEntity {
     pub value: Box<str>,
 }
 
-/// A transaction ready to insert.
+/// A short, repetitive string (currency, channel, mcc) by number; the writer keeps the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sym(pub u32);
+
+/// A transaction ready to insert. Strings live in the chunk ([`NewKeys`]) it travels with, so
+/// the writer frees one buffer per chunk rather than a few per row.
 #[derive(Debug)]
 pub struct TxRow {
-    pub ext_id: String,
+    /// Byte range of the key in [`NewKeys::text`].
+    pub ext_id: (u32, u32),
     pub ts: i64,
     pub src: i64,
     pub dst: Option<i64>,
     pub merchant: Option<i64>,
     pub amount: f64,
-    pub currency: Arc<str>,
-    pub channel: Option<Arc<str>>,
+    pub currency: Sym,
+    pub channel: Option<Sym>,
     pub status: &'static str,
-    pub mcc: Option<Arc<str>>,
-    pub promo: Option<Arc<str>>,
+    pub mcc: Option<Sym>,
+    pub promo: Option<String>,
     pub device: Option<i64>,
     pub ip: Option<i64>,
     pub card: Option<i64>,
@@ -656,7 +674,7 @@ pub struct Interner {
     next_account: i64,
     entities: [FxHashMap<Box<str>, i64>; 8],
     next_entity: i64,
-    symbols: FxHashMap<Box<str>, Arc<str>>,
+    symbols: FxHashMap<Box<str>, u32>,
 }
 
 fn kind_slot(kind: EntityKind) -> usize {
@@ -672,11 +690,25 @@ fn kind_slot(kind: EntityKind) -> usize {
     }
 }
 
-/// Rows the writer must insert first because this batch's rows name them.
+/// What a chunk's rows need besides themselves: accounts and entities to insert first, new
+/// symbols, and the text of the transaction keys.
 #[derive(Debug, Default)]
 pub struct NewKeys {
     pub accounts: Vec<NewAccount>,
     pub entities: Vec<NewEntity>,
+    /// Symbols first used in this chunk, in number order.
+    pub symbols: Vec<Box<str>>,
+    /// Transaction keys, concatenated.
+    pub text: String,
+}
+
+impl NewKeys {
+    /// The key text of a transaction row.
+    pub fn key(&self, range: (u32, u32)) -> &str {
+        self.text
+            .get(range.0 as usize..range.1 as usize)
+            .unwrap_or("")
+    }
 }
 
 impl Interner {
@@ -754,16 +786,21 @@ impl Interner {
         id
     }
 
-    /// A shared copy of a short, repetitive string (currency, channel, mcc).
-    fn symbol(&mut self, s: &str) -> Arc<str> {
-        if let Some(a) = self.symbols.get(s) {
-            return a.clone();
+    /// The number of a short, repetitive string (currency, channel, mcc); numbers restart
+    /// with each file ([`Interner::reset_symbols`]).
+    fn symbol(&mut self, s: &str, new: &mut NewKeys) -> Sym {
+        if let Some(n) = self.symbols.get(s) {
+            return Sym(*n);
         }
-        let a: Arc<str> = Arc::from(s);
-        if self.symbols.len() < 100_000 {
-            self.symbols.insert(s.into(), a.clone());
-        }
-        a
+        let n = self.symbols.len() as u32;
+        self.symbols.insert(s.into(), n);
+        new.symbols.push(s.into());
+        Sym(n)
+    }
+
+    /// Forgets the symbols (each file's writer starts an empty symbol table).
+    pub fn reset_symbols(&mut self) {
+        self.symbols.clear();
     }
 }
 
@@ -817,21 +854,24 @@ impl Compiled {
                     }
                 }
                 let currency = self.currency(t.currency.as_deref());
+                let start = new.text.len() as u32;
+                self.push_tx_key(&mut new.text, t.tx_id.as_deref(), file_key, record_no);
+                let ext_id = (start, new.text.len() as u32);
                 TxRow {
-                    ext_id: self.tx_key(t.tx_id.as_deref(), file_key, record_no),
+                    ext_id,
                     ts: t.ts,
                     src,
                     dst,
                     merchant,
                     amount: t.amount,
-                    currency: interner.symbol(&currency),
+                    currency: interner.symbol(&currency, new),
                     channel: t
                         .channel
                         .as_deref()
-                        .map(|c| interner.symbol(&normalise_channel(c))),
+                        .map(|c| interner.symbol(&normalise_channel(c), new)),
                     status: t.status,
-                    mcc: t.mcc.as_deref().map(|m| interner.symbol(m)),
-                    promo: t.promo.as_deref().map(|p| interner.symbol(p)),
+                    mcc: t.mcc.as_deref().map(|m| interner.symbol(m, new)),
+                    promo: t.promo.map(Cow::into_owned),
                     device,
                     ip,
                     card,

@@ -1,0 +1,221 @@
+//! The real app in egui_kittest: click between views by label and check what is shown.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sightline::app::{LaunchOptions, SightlineApp, ThemeChoice, View, WorkspaceState};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("runtime")
+}
+
+fn harness<'a>(
+    rt: &tokio::runtime::Runtime,
+    workspace: std::path::PathBuf,
+) -> Harness<'a, SightlineApp> {
+    let launch = LaunchOptions {
+        workspace,
+        view: Some(View::Home),
+        screenshot: None,
+        import: Vec::new(),
+        ephemeral: true,
+        config_dir: None,
+    };
+    let ctx = egui::Context::default();
+    let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app)
+}
+
+/// Steps the UI until `done` holds (jobs finish on other threads), or panics after a while.
+fn step_until(h: &mut Harness<'_, SightlineApp>, what: &str, done: impl Fn(&SightlineApp) -> bool) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_steps(3);
+}
+
+fn open_and_settled(app: &SightlineApp) -> bool {
+    match &app.workspace {
+        WorkspaceState::Open(ws) => {
+            app.jobs.is_idle() && ws.accounts.total.is_some() && ws.thumbnails_pending == 0
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn clicking_between_views_shows_workspace_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let mut h = harness(&rt, path);
+    step_until(&mut h, "workspace to open", open_and_settled);
+    h.get_by_label("Welcome to Sightline");
+    h.get_by_label("Go to Fraud graph");
+
+    h.get_by_label("Fraud graph").click();
+    h.run_steps(4);
+    assert_eq!(h.state().settings.view, View::Fraud);
+    step_until(&mut h, "account rows", |app| {
+        app.workspace
+            .open()
+            .is_some_and(|ws| ws.accounts.row(0).is_some())
+            && app.jobs.is_idle()
+    });
+    h.get_by_label("A-0001");
+    h.get_by_label("Ada Lovelace");
+    h.get_by_label("fraud"); // Ben's label
+
+    h.get_by_label("Transactions").click();
+    step_until(&mut h, "transaction rows", |app| {
+        app.workspace
+            .open()
+            .is_some_and(|ws| ws.transactions.row(0).is_some())
+            && app.jobs.is_idle()
+    });
+    h.run_steps(4);
+    h.get_by_label("T-4"); // newest first
+    assert!(
+        h.query_all_by_label("declined").count() >= 2,
+        "summary caption and the T-2 cell"
+    );
+
+    h.get_by_label("Lookbook").click();
+    h.run_steps(3);
+    assert_eq!(h.state().settings.view, View::Lookbook);
+    h.get_by_label("Library");
+    h.get_by_label("Stoneware mug");
+    h.get_by_label("$18.00");
+}
+
+#[test]
+fn settings_dialog_changes_theme_and_help_lists_shortcuts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let mut h = harness(&rt, path);
+    step_until(&mut h, "workspace to open", open_and_settled);
+
+    h.get_by_label("Settings").click();
+    h.run_steps(4);
+    assert!(h.state().dialogs.settings);
+    h.get_by_label("Dark").click();
+    h.run_steps(4);
+    assert_eq!(h.state().settings.theme, ThemeChoice::Dark);
+
+    h.key_press(egui::Key::Escape);
+    h.run_steps(4);
+    assert!(!h.state().dialogs.settings, "Esc closes settings");
+
+    h.key_press(egui::Key::F1);
+    h.run_steps(4);
+    assert!(h.state().dialogs.help);
+    h.get_by_label("Open a workspace…"); // only listed in the overlay
+    h.get_by_label("F1");
+    assert!(
+        h.query_all_by_label("Keyboard shortcuts").count() >= 2,
+        "window title and F1 row"
+    );
+}
+
+#[test]
+fn broken_workspace_shows_the_reason_in_the_ui() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("broken.sqlite");
+    std::fs::write(&path, b"not a database at all, just text".repeat(50)).expect("write");
+    let rt = runtime();
+    let mut h = harness(&rt, path.clone());
+    step_until(&mut h, "the failure", |app| {
+        matches!(app.workspace, WorkspaceState::Failed { .. })
+    });
+    h.get_by_label("Fraud graph").click();
+    h.run_steps(4);
+    let shown = format!("Could not open {}", path.display());
+    h.get_by_label(&shown);
+    h.get_by_label("Open another workspace…");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        b"not a database at all, just text".repeat(50),
+        "the broken file is left as it was"
+    );
+}
+
+#[test]
+fn keyboard_shortcuts_switch_views() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let mut h = harness(&rt, path);
+    step_until(&mut h, "workspace to open", open_and_settled);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num3);
+    h.run_steps(4);
+    assert_eq!(h.state().settings.view, View::Fraud);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Num2);
+    h.run_steps(4);
+    assert_eq!(h.state().settings.view, View::Lookbook);
+}
+
+/// eframe storage in memory, to check what the app persists between runs.
+#[derive(Default)]
+struct MemStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn settings_and_view_persist_between_runs() {
+    use eframe::App;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let launch = LaunchOptions {
+        workspace: path.clone(),
+        view: None,
+        screenshot: None,
+        import: Vec::new(),
+        ephemeral: false,
+        config_dir: None,
+    };
+    let ctx = egui::Context::default();
+    let mut storage = MemStorage::default();
+    {
+        let mut app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
+        app.send(sightline::app::Command::SetView(View::Lookbook));
+        app.send(sightline::app::Command::SetTheme(ThemeChoice::Light));
+        let mut h =
+            Harness::builder().build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app);
+        step_until(&mut h, "workspace to open", open_and_settled);
+        let mut app = h.into_state();
+        app.save(&mut storage);
+    }
+    let stored = SightlineApp::stored_settings(Some(&storage));
+    let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, stored);
+    assert_eq!(app.settings.view, View::Lookbook);
+    assert_eq!(app.settings.theme, ThemeChoice::Light);
+    assert_eq!(app.settings.recent_workspaces.first(), Some(&path));
+}
