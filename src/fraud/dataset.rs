@@ -355,6 +355,9 @@ fn load_transactions(
     Ok(())
 }
 
+/// (account, entity, declared?, first seen, last seen, uses) before merging.
+type IdentityRow = (u32, u32, bool, Option<i64>, Option<i64>, u32);
+
 /// Declared identity edges merged with those seen on transactions (device, IP, card).
 fn load_identity(
     conn: &Connection,
@@ -364,7 +367,7 @@ fn load_identity(
 ) -> Result<Vec<IdentityEdge>, DatasetError> {
     let err = read_err("account_entities");
     // (account, entity, declared?, first, last, uses) rows, merged after one parallel sort.
-    let mut rows_out: Vec<(u32, u32, bool, Option<i64>, Option<i64>, u32)> = Vec::new();
+    let mut rows_out: Vec<IdentityRow> = Vec::new();
     let mut stmt = conn
         .prepare("SELECT account_id, entity_id, first_seen, last_seen, uses FROM account_entities")
         .map_err(&err)?;

@@ -353,10 +353,10 @@ fn find_split(node: &Grow, params: &GbmParams) -> Option<SplitInfo> {
     let mut best: Option<SplitInfo> = None;
     for (f, hist) in node.hist.iter().enumerate() {
         let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0u32);
-        for b in 0..hist.len().saturating_sub(1) {
-            gl += hist[b].g;
-            hl += hist[b].h;
-            nl += hist[b].n;
+        for (b, bin) in hist.iter().enumerate().take(hist.len().saturating_sub(1)) {
+            gl += bin.g;
+            hl += bin.h;
+            nl += bin.n;
             let nr = ns - nl;
             if (nl as usize) < params.min_samples_leaf {
                 continue;

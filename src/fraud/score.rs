@@ -798,10 +798,10 @@ fn cross_validate(
     ))
 }
 
-fn final_fit(
-    prep: &Prepared<'_>,
-    opts: &ScoreOptions,
-) -> Result<(Vec<f64>, Vec<(String, f64)>, FeatureMatrix), ScoreError> {
+/// The final model's scores for every account, its top features by gain, and its features.
+type FinalFit = (Vec<f64>, Vec<(String, f64)>, FeatureMatrix);
+
+fn final_fit(prep: &Prepared<'_>, opts: &ScoreOptions) -> Result<FinalFit, ScoreError> {
     let ds = prep.ds;
     let labelled: Vec<u32> = (0..ds.n_accounts() as u32)
         .filter(|&v| ds.labels[v as usize] != Label::Unknown)

@@ -18,6 +18,9 @@ const MAX_CYCLES_PER_START: usize = 16;
 /// First-hop transfers tried per pair (earliest, middle, latest).
 const FIRST_HOP_TRIES: usize = 3;
 
+/// A cycle: accounts in order and one transaction per hop.
+type FoundCycle = (Vec<u32>, Vec<u32>);
+
 /// Cycle detector output.
 #[derive(Clone, Debug, Default)]
 pub struct CycleHits {
@@ -36,7 +39,7 @@ struct Search<'a> {
     steps: usize,
     path: Vec<u32>,
     tx: Vec<u32>,
-    found: Vec<(Vec<u32>, Vec<u32>)>,
+    found: Vec<FoundCycle>,
     seen: HashSet<Vec<u32>>,
 }
 
@@ -61,13 +64,14 @@ impl Search<'_> {
         for i in lo..hi {
             let w = self.money.pairs[i].dst;
             if w == self.start {
-                if self.path.len() >= 3 && !self.seen.contains(&self.path) {
-                    if let Some(t) = self.next_tx(i, arrival_secs) {
-                        let mut tx = self.tx.clone();
-                        tx.push(t);
-                        self.seen.insert(self.path.clone());
-                        self.found.push((self.path.clone(), tx));
-                    }
+                if self.path.len() >= 3
+                    && !self.seen.contains(&self.path)
+                    && let Some(t) = self.next_tx(i, arrival_secs)
+                {
+                    let mut tx = self.tx.clone();
+                    tx.push(t);
+                    self.seen.insert(self.path.clone());
+                    self.found.push((self.path.clone(), tx));
                 }
                 continue;
             }
@@ -97,7 +101,7 @@ fn search_from(
     money: &PairGraph,
     opts: &DetectOptions,
     s: u32,
-) -> (Vec<(Vec<u32>, Vec<u32>)>, bool) {
+) -> (Vec<FoundCycle>, bool) {
     if money.out_pairs(s).len() > opts.cycle_max_out_degree {
         return (Vec::new(), false);
     }
@@ -144,7 +148,7 @@ fn search_from(
 /// Finds time-ordered cycles of 3 to `max_cycle_len` accounts.
 pub fn detect_cycles(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> CycleHits {
     let n = ds.n_accounts() as u32;
-    let per_start: Vec<(Vec<(Vec<u32>, Vec<u32>)>, bool)> = (0..n)
+    let per_start: Vec<(Vec<FoundCycle>, bool)> = (0..n)
         .into_par_iter()
         .map(|s| search_from(ds, &g.money, opts, s))
         .collect();

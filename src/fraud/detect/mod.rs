@@ -576,7 +576,7 @@ fn community_candidates(
     opts: &DetectOptions,
     det: &mut Detections,
 ) {
-    let n = community.len();
+
     let n_comm = community
         .iter()
         .copied()
@@ -598,8 +598,8 @@ fn community_candidates(
         }
     }
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_comm];
-    for v in 0..n {
-        let c = community[v] as usize;
+    for (v, &comm) in community.iter().enumerate() {
+        let c = comm as usize;
         det.signals.community_size[v] = size[c] as f32;
         let total = internal[c] + boundary[c];
         det.signals.community_internal_share[v] = if total > 0 {
