@@ -23,10 +23,9 @@ fn harness<'a>(
     let launch = LaunchOptions {
         workspace,
         view: Some(View::Home),
-        screenshot: None,
         import: Vec::new(),
         ephemeral: true,
-        config_dir: None,
+        ..LaunchOptions::default()
     };
     let ctx = egui::Context::default();
     let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
@@ -52,7 +51,7 @@ fn step_until(h: &mut Harness<'_, SightlineApp>, what: &str, done: impl Fn(&Sigh
 fn open_and_settled(app: &SightlineApp) -> bool {
     match &app.workspace {
         WorkspaceState::Open(ws) => {
-            app.jobs.is_idle() && ws.accounts.total.is_some() && ws.thumbnails_pending == 0
+            app.jobs.is_idle() && ws.accounts.total.is_some() && ws.library.settled()
         }
         _ => false,
     }
@@ -99,8 +98,9 @@ fn clicking_between_views_shows_workspace_data() {
     h.run_steps(3);
     assert_eq!(h.state().settings.view, View::Lookbook);
     h.get_by_label("Library");
-    h.get_by_label("Stoneware mug");
-    h.get_by_label("$18.00");
+    h.get_by_label("Stoneware mug").click();
+    h.run_steps(4);
+    h.get_by_label("$18.00"); // in the details panel of the selected photo
 }
 
 #[test]
@@ -195,11 +195,7 @@ fn settings_and_view_persist_between_runs() {
     let rt = runtime();
     let launch = LaunchOptions {
         workspace: path.clone(),
-        view: None,
-        screenshot: None,
-        import: Vec::new(),
-        ephemeral: false,
-        config_dir: None,
+        ..LaunchOptions::default()
     };
     let ctx = egui::Context::default();
     let mut storage = MemStorage::default();

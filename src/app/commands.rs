@@ -50,8 +50,7 @@ pub enum Command {
         table: Table,
         pages: Vec<usize>,
     },
-    SetLibraryFilter(String),
-    SelectAsset(Option<i64>),
+    Library(super::library::LibraryCommand),
     DismissToast(u64),
     /// Files dropped onto the window.
     FilesDropped(Vec<PathBuf>),
