@@ -576,7 +576,6 @@ fn community_candidates(
     opts: &DetectOptions,
     det: &mut Detections,
 ) {
-
     let n_comm = community
         .iter()
         .copied()
