@@ -157,8 +157,8 @@ fn list(workspace: &Path, args: ListArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:>5}  {:<12} {:<32} {:<12} {:>9}  {:>11}  {:<20} {}",
-        "id", "sku", "name", "category", "price", "size", "tags", "file"
+        "{:>5}  {:<12} {:<32} {:<12} {:>9}  {:>11}  {:<20} file",
+        "id", "sku", "name", "category", "price", "size", "tags"
     );
     for r in &rows {
         println!(
@@ -226,7 +226,7 @@ pub fn run_enhance(workspace: &Path, args: EnhanceArgs) -> anyhow::Result<()> {
     };
     let cancel = AtomicBool::new(false);
     let progress = |done: usize, total: usize, name: &str| {
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         eprintln!("[{pct:>3}%] {done}/{total} {name}");
     };
     let report = if args.all {

@@ -89,10 +89,11 @@ impl ThumbTextures {
         for h in hashes {
             match self.entries.get_mut(h) {
                 Some(e) => e.last_drawn = frame,
-                None if !self.in_flight.contains(h) && !self.failed.contains(h) => {
-                    if !self.wanted.contains(h) {
-                        self.wanted.push(h.clone());
-                    }
+                None if !self.in_flight.contains(h)
+                    && !self.failed.contains(h)
+                    && !self.wanted.contains(h) =>
+                {
+                    self.wanted.push(h.clone());
                 }
                 None => {}
             }
