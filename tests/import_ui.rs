@@ -79,7 +79,8 @@ fn import_a_file_with_a_broken_row_and_view_its_rejects() {
         matches!(stage(a), Some(ImportStage::Planned(_)))
     });
     h.get_by_label("Import transactions");
-    h.get_by_label_contains("not-a-number"); // the bad amount is named in the preview…
+    // The bad amount is named in the preview, in its cell and in the row's reason…
+    assert_eq!(h.get_all_by_label_contains("not-a-number").count(), 2);
     h.get_by_label_contains("would be rejected"); // …and flagged
 
     h.get_by_label("Load 1 file(s)").click();
