@@ -7,7 +7,9 @@ use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sightline::fixtures::graphs::planted_partition;
-use sightline::fraud::csr::{Csr, PageRankGraph, PageRankOptions, csr_components, label_propagation, pagerank};
+use sightline::fraud::csr::{
+    Csr, PageRankGraph, PageRankOptions, csr_components, label_propagation, pagerank,
+};
 
 fn kernels(c: &mut Criterion) {
     let n = 200_000;
@@ -19,11 +21,19 @@ fn kernels(c: &mut Criterion) {
     let directed = Csr::from_edges(n, &edges, false);
     let mut g = c.benchmark_group("csr_1m_edges");
     g.sample_size(10);
-    g.bench_function("build_undirected_csr", |b| b.iter(|| Csr::from_edges(n, &edges, true)));
-    g.bench_function("connected_components", |b| b.iter(|| csr_components(&undirected)));
-    g.bench_function("pagerank", |b| b.iter(|| pagerank(&directed, PageRankOptions::default())));
+    g.bench_function("build_undirected_csr", |b| {
+        b.iter(|| Csr::from_edges(n, &edges, true))
+    });
+    g.bench_function("connected_components", |b| {
+        b.iter(|| csr_components(&undirected))
+    });
+    g.bench_function("pagerank", |b| {
+        b.iter(|| pagerank(&directed, PageRankOptions::default()))
+    });
     let prepared = PageRankGraph::new(&undirected);
-    let restart: Vec<f64> = (0..n).map(|v| if v % 97 == 0 { 1.0 } else { 0.0 }).collect();
+    let restart: Vec<f64> = (0..n)
+        .map(|v| if v % 97 == 0 { 1.0 } else { 0.0 })
+        .collect();
     g.bench_function("personalized_pagerank_15_steps", |b| {
         b.iter(|| {
             prepared.run(
@@ -36,7 +46,9 @@ fn kernels(c: &mut Criterion) {
             )
         })
     });
-    g.bench_function("label_propagation", |b| b.iter(|| label_propagation(&undirected, 1, 100)));
+    g.bench_function("label_propagation", |b| {
+        b.iter(|| label_propagation(&undirected, 1, 100))
+    });
     g.finish();
 }
 
@@ -47,18 +59,37 @@ fn detectors(c: &mut Criterion) {
     let cfg = TxGenConfig::demo();
     let data = dir.path().join("demo");
     sightline::fixtures::transactions::write_dir(&cfg, &data, false).expect("fixture");
-    let mut ws = sightline::store::Workspace::open(&ws_path, sightline::store::OpenMode::CreateIfMissing).expect("workspace");
-    let files: Vec<_> = ["accounts.csv", "merchants.csv", "transactions.csv", "labels.csv"]
-        .iter()
-        .map(|f| data.join(f))
-        .collect();
-    let plan = sightline::fraud::ingest::detect(&files, "native", None, &Default::default()).expect("plan");
-    sightline::fraud::ingest::run(&mut ws, &plan, &Default::default(), &AtomicBool::new(false), &|_| {}).expect("ingest");
+    let mut ws =
+        sightline::store::Workspace::open(&ws_path, sightline::store::OpenMode::CreateIfMissing)
+            .expect("workspace");
+    let files: Vec<_> = [
+        "accounts.csv",
+        "merchants.csv",
+        "transactions.csv",
+        "labels.csv",
+    ]
+    .iter()
+    .map(|f| data.join(f))
+    .collect();
+    let plan = sightline::fraud::ingest::detect(&files, "native", None, &Default::default())
+        .expect("plan");
+    sightline::fraud::ingest::run(
+        &mut ws,
+        &plan,
+        &Default::default(),
+        &AtomicBool::new(false),
+        &|_| {},
+    )
+    .expect("ingest");
     let ds = sightline::fraud::dataset::Dataset::load(ws.conn()).expect("load");
     let mut g = c.benchmark_group("demo_fixture");
     g.sample_size(10);
-    g.bench_function("load_dataset", |b| b.iter(|| sightline::fraud::dataset::Dataset::load(ws.conn())));
-    g.bench_function("aggregate_graph", |b| b.iter(|| sightline::fraud::graph::TxGraph::build(&ds)));
+    g.bench_function("load_dataset", |b| {
+        b.iter(|| sightline::fraud::dataset::Dataset::load(ws.conn()))
+    });
+    g.bench_function("aggregate_graph", |b| {
+        b.iter(|| sightline::fraud::graph::TxGraph::build(&ds))
+    });
     let graph = sightline::fraud::graph::TxGraph::build(&ds);
     let money = graph.money_undirected(ds.n_accounts());
     g.bench_function("all_detectors", |b| {
@@ -74,7 +105,12 @@ fn detectors(c: &mut Criterion) {
     });
     g.bench_function("score_workspace", |b| {
         b.iter(|| {
-            sightline::fraud::score_workspace(ws.conn(), &Default::default(), &AtomicBool::new(false), &|_| {})
+            sightline::fraud::score_workspace(
+                ws.conn(),
+                &Default::default(),
+                &AtomicBool::new(false),
+                &|_| {},
+            )
         })
     });
     g.finish();

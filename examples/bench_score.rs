@@ -49,16 +49,36 @@ fn main() -> anyhow::Result<()> {
         let data = ws_path.with_extension("data");
         let t = Instant::now();
         let s = write_dir(&cfg, &data, false)?;
-        eprintln!("generated {} transactions, {} accounts in {:.1}s", s.transactions, s.accounts, t.elapsed().as_secs_f64());
-        let files: Vec<PathBuf> = ["accounts.csv", "merchants.csv", "transactions.csv", "labels.csv"]
-            .iter()
-            .map(|f| data.join(f))
-            .collect();
+        eprintln!(
+            "generated {} transactions, {} accounts in {:.1}s",
+            s.transactions,
+            s.accounts,
+            t.elapsed().as_secs_f64()
+        );
+        let files: Vec<PathBuf> = [
+            "accounts.csv",
+            "merchants.csv",
+            "transactions.csv",
+            "labels.csv",
+        ]
+        .iter()
+        .map(|f| data.join(f))
+        .collect();
         let mut ws = Workspace::open(&ws_path, OpenMode::CreateIfMissing)?;
         let t = Instant::now();
         let plan = ingest::detect(&files, "native", None, &ingest::DetectOptions::default())?;
-        let summary = ingest::run(&mut ws, &plan, &ingest::IngestOptions::default(), &AtomicBool::new(false), &|_| {})?;
-        eprintln!("ingested {} rows in {:.1}s", summary.loaded, t.elapsed().as_secs_f64());
+        let summary = ingest::run(
+            &mut ws,
+            &plan,
+            &ingest::IngestOptions::default(),
+            &AtomicBool::new(false),
+            &|_| {},
+        )?;
+        eprintln!(
+            "ingested {} rows in {:.1}s",
+            summary.loaded,
+            t.elapsed().as_secs_f64()
+        );
     }
     let ws = Workspace::open(&ws_path, OpenMode::Existing)?;
     let opts = ScoreOptions {

@@ -75,7 +75,9 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     if a.files.is_empty() && a.generate.is_none() {
-        bail!("usage: eval_rings [--name N] [--preset P] [--truth-nodes nodes.csv(.gz)] [--truth-rings rings.csv] [--seeds 1,2,3] [--reveal 0.3] FILES...");
+        bail!(
+            "usage: eval_rings [--name N] [--preset P] [--truth-nodes nodes.csv(.gz)] [--truth-rings rings.csv] [--seeds 1,2,3] [--reveal 0.3] FILES..."
+        );
     }
     Ok(a)
 }
@@ -102,8 +104,14 @@ fn read_nodes(path: &Path) -> anyhow::Result<HashMap<String, bool>> {
     for line in lines {
         let line = line?;
         let f: Vec<&str> = line.split(',').collect();
-        let fraud = is_fraud.is_some_and(|i| f.get(i).is_some_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true")))
-            || step.is_some_and(|i| f.get(i).and_then(|v| v.trim().parse::<f64>().ok()).is_some_and(|s| s >= 0.0));
+        let fraud = is_fraud.is_some_and(|i| {
+            f.get(i)
+                .is_some_and(|v| v.trim() == "1" || v.trim().eq_ignore_ascii_case("true"))
+        }) || step.is_some_and(|i| {
+            f.get(i)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .is_some_and(|s| s >= 0.0)
+        });
         out.insert(f[id].trim().to_string(), fraud);
     }
     Ok(out)
@@ -114,11 +122,20 @@ fn read_rings(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
     let mut rings: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut rdr = csv::Reader::from_path(path)?;
     let headers = rdr.headers()?.clone();
-    let ring = headers.iter().position(|h| h == "ring_id").context("no ring_id")?;
-    let acc = headers.iter().position(|h| h == "account_id").context("no account_id")?;
+    let ring = headers
+        .iter()
+        .position(|h| h == "ring_id")
+        .context("no ring_id")?;
+    let acc = headers
+        .iter()
+        .position(|h| h == "account_id")
+        .context("no account_id")?;
     for r in rdr.records() {
         let r = r?;
-        rings.entry(r[ring].to_string()).or_default().push(r[acc].to_string());
+        rings
+            .entry(r[ring].to_string())
+            .or_default()
+            .push(r[acc].to_string());
     }
     Ok(rings)
 }
@@ -144,11 +161,21 @@ fn main() -> anyhow::Result<()> {
             "benchmark" => TxGenConfig::benchmark(),
             other => bail!("--generate {other}: use demo or benchmark"),
         };
-        let data = std::env::var_os("EVAL_KEEP_FIXTURES").map_or_else(|| dir.path().join("fixtures"), PathBuf::from);
+        let data = std::env::var_os("EVAL_KEEP_FIXTURES")
+            .map_or_else(|| dir.path().join("fixtures"), PathBuf::from);
         let t = Instant::now();
         let s = write_dir(&cfg, &data, false)?;
-        eprintln!("generated {} accounts, {} transactions, {} rings in {:.1}s", s.accounts, s.transactions, s.rings, t.elapsed().as_secs_f64());
-        args.files = ["accounts.csv", "merchants.csv", "transactions.csv"].iter().map(|f| data.join(f)).collect();
+        eprintln!(
+            "generated {} accounts, {} transactions, {} rings in {:.1}s",
+            s.accounts,
+            s.transactions,
+            s.rings,
+            t.elapsed().as_secs_f64()
+        );
+        args.files = ["accounts.csv", "merchants.csv", "transactions.csv"]
+            .iter()
+            .map(|f| data.join(f))
+            .collect();
         args.truth_rings = Some(data.join("rings.csv"));
         args.preset = "native".into();
         if args.name == "dataset" {
@@ -178,7 +205,11 @@ fn main() -> anyhow::Result<()> {
         &AtomicBool::new(false),
         &|_| {},
     )?;
-    eprintln!("ingested {} rows without labels in {:.1}s", summary.loaded, t.elapsed().as_secs_f64());
+    eprintln!(
+        "ingested {} rows without labels in {:.1}s",
+        summary.loaded,
+        t.elapsed().as_secs_f64()
+    );
 
     let mut truth = Truth {
         fraud: HashMap::new(),
@@ -197,12 +228,19 @@ fn main() -> anyhow::Result<()> {
     }
     // Every account in the workspace takes part; accounts the truth does not name are legit.
     let accounts: Vec<String> = {
-        let mut st = ws.conn().prepare("SELECT ext_id FROM accounts ORDER BY id")?;
-        st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<_, _>>()?
+        let mut st = ws
+            .conn()
+            .prepare("SELECT ext_id FROM accounts ORDER BY id")?;
+        st.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?
     };
     let is_fraud = |a: &str| truth.fraud.get(a).copied().unwrap_or(false);
     let positives = accounts.iter().filter(|a| is_fraud(a)).count();
-    eprintln!("{} accounts, {positives} fraud, {} rings", accounts.len(), truth.rings.len());
+    eprintln!(
+        "{} accounts, {positives} fraud, {} rings",
+        accounts.len(),
+        truth.rings.len()
+    );
 
     let mut rows = Vec::new();
     for &seed in &args.seeds {
@@ -214,7 +252,8 @@ fn main() -> anyhow::Result<()> {
         neg.shuffle(&mut rng);
         let kp = (pos.len() as f64 * args.reveal).round() as usize;
         let kn = (neg.len() as f64 * args.reveal).round() as usize;
-        let revealed: std::collections::HashSet<&String> = pos[..kp].iter().chain(&neg[..kn]).copied().collect();
+        let revealed: std::collections::HashSet<&String> =
+            pos[..kp].iter().chain(&neg[..kn]).copied().collect();
         for &supervised in &args.modes {
             ws.conn().execute("DELETE FROM labels", [])?;
             if supervised {
@@ -240,8 +279,16 @@ fn main() -> anyhow::Result<()> {
             let secs = t.elapsed().as_secs_f64();
             if let (Some(dir), Some(fm)) = (&args.dump, &report.features) {
                 std::fs::create_dir_all(dir)?;
-                report.write_dir(&dir.join(format!("{}-{}-{seed}", args.name, if supervised { "sup" } else { "unsup" })))?;
-                let path = dir.join(format!("{}-{}-{seed}.csv", args.name, if supervised { "sup" } else { "unsup" }));
+                report.write_dir(&dir.join(format!(
+                    "{}-{}-{seed}",
+                    args.name,
+                    if supervised { "sup" } else { "unsup" }
+                )))?;
+                let path = dir.join(format!(
+                    "{}-{}-{seed}.csv",
+                    args.name,
+                    if supervised { "sup" } else { "unsup" }
+                ));
                 let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
                 write!(f, "account_id,truth,revealed,score")?;
                 for n in &fm.names {
@@ -249,7 +296,14 @@ fn main() -> anyhow::Result<()> {
                 }
                 writeln!(f)?;
                 for a in &report.accounts {
-                    write!(f, "{},{},{},{}", a.ext_id, u8::from(is_fraud(&a.ext_id)), u8::from(revealed.contains(&a.ext_id)), a.score)?;
+                    write!(
+                        f,
+                        "{},{},{},{}",
+                        a.ext_id,
+                        u8::from(is_fraud(&a.ext_id)),
+                        u8::from(revealed.contains(&a.ext_id)),
+                        a.score
+                    )?;
                     for c in &fm.columns {
                         write!(f, ",{}", c[a.account as usize])?;
                     }
@@ -271,11 +325,15 @@ fn main() -> anyhow::Result<()> {
             let ring_recall = (!truth.rings.is_empty()).then(|| {
                 let mut ranked: Vec<(&str, f64)> = held.iter().map(|(a, s)| (*a, *s)).collect();
                 ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-                let top: std::collections::HashSet<&str> = ranked.iter().take(k).map(|x| x.0).collect();
+                let top: std::collections::HashSet<&str> =
+                    ranked.iter().take(k).map(|x| x.0).collect();
                 let mut found = 0usize;
                 let mut rings = 0usize;
                 for members in truth.rings.values() {
-                    let hidden: Vec<&String> = members.iter().filter(|m| held.contains_key(m.as_str())).collect();
+                    let hidden: Vec<&String> = members
+                        .iter()
+                        .filter(|m| held.contains_key(m.as_str()))
+                        .collect();
                     if hidden.is_empty() {
                         continue;
                     }
@@ -288,14 +346,22 @@ fn main() -> anyhow::Result<()> {
                 found as f64 / rings.max(1) as f64
             });
             let row = Row {
-                mode: if supervised { "supervised" } else { "unsupervised" },
+                mode: if supervised {
+                    "supervised"
+                } else {
+                    "unsupervised"
+                },
                 seed,
                 ap: average_precision(&scores, &y).unwrap_or(f64::NAN),
                 roc: roc_auc(&scores, &y).unwrap_or(f64::NAN),
                 r_prec: precision_at_k(&scores, &y, k).unwrap_or(f64::NAN),
                 ring_recall,
                 secs,
-                cv_pr_auc: report.metrics.cross_validation.as_ref().and_then(|c| c.pr_auc),
+                cv_pr_auc: report
+                    .metrics
+                    .cross_validation
+                    .as_ref()
+                    .and_then(|c| c.pr_auc),
             };
             eprintln!(
                 "{} seed {seed} {}: AP {:.4} ROC-AUC {:.4} R-precision {:.4} ring recall {} (model {}, CV PR-AUC {}, {:.1}s)",
@@ -312,7 +378,9 @@ fn main() -> anyhow::Result<()> {
             rows.push(row);
         }
     }
-    println!("| dataset | mode | seeds | AP | ROC-AUC | R-precision | ring recall | CV PR-AUC | score time (s) |");
+    println!(
+        "| dataset | mode | seeds | AP | ROC-AUC | R-precision | ring recall | CV PR-AUC | score time (s) |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     for mode in ["supervised", "unsupervised"] {
         let r: Vec<&Row> = rows.iter().filter(|r| r.mode == mode).collect();

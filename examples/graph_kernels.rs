@@ -15,15 +15,29 @@ fn cpu_secs() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return f64::NAN;
     };
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
 fn timed<T>(name: &str, f: impl FnOnce() -> T) -> T {
     let (w, c) = (Instant::now(), cpu_secs());
     let out = f();
-    println!("rust   {name:<20} wall {:>7.3} s  cpu {:>7.3} s", w.elapsed().as_secs_f64(), cpu_secs() - c);
+    println!(
+        "rust   {name:<20} wall {:>7.3} s  cpu {:>7.3} s",
+        w.elapsed().as_secs_f64(),
+        cpu_secs() - c
+    );
     out
 }
 
@@ -36,17 +50,31 @@ fn main() -> std::io::Result<()> {
             writeln!(f, "{a} {b}")?;
         }
     }
-    println!("graph: {n} nodes, {} edges (1,000 planted groups of 200)", edges.len());
+    println!(
+        "graph: {n} nodes, {} edges (1,000 planted groups of 200)",
+        edges.len()
+    );
     let weighted: Vec<(u32, u32, f32)> = edges.iter().map(|&(a, b)| (a, b, 1.0)).collect();
-    let undirected = timed("build undirected CSR", || Csr::from_edges(n, &weighted, true));
-    let directed = timed("build directed CSR", || Csr::from_edges(n, &weighted, false));
+    let undirected = timed("build undirected CSR", || {
+        Csr::from_edges(n, &weighted, true)
+    });
+    let directed = timed("build directed CSR", || {
+        Csr::from_edges(n, &weighted, false)
+    });
     let comps = timed("components", || csr_components(&undirected));
     println!("       components: {}", comps.sizes.len());
-    let pr = timed("pagerank", || pagerank(&directed, PageRankOptions::default()));
+    let pr = timed("pagerank", || {
+        pagerank(&directed, PageRankOptions::default())
+    });
     println!("       pagerank sum {:.6}", pr.iter().sum::<f64>());
-    let lpa = timed("label propagation", || label_propagation(&undirected, 1, 100));
+    let lpa = timed("label propagation", || {
+        label_propagation(&undirected, 1, 100)
+    });
     let truth: Vec<u32> = (0..n as u32).map(|v| v / 200).collect();
     let k = lpa.iter().copied().max().map_or(0, |m| m + 1);
-    println!("       label propagation: {k} communities, NMI vs planted {:.4}", nmi(&lpa, &truth));
+    println!(
+        "       label propagation: {k} communities, NMI vs planted {:.4}",
+        nmi(&lpa, &truth)
+    );
     Ok(())
 }

@@ -6,7 +6,9 @@ use std::sync::atomic::AtomicBool;
 
 use common::*;
 use sightline::fraud::dataset::{EntityKind, IdentityEdge, Label};
-use sightline::fraud::detect::{DetectOptions, Evidence, Typology, detect_all, detect_cycles, detect_fans};
+use sightline::fraud::detect::{
+    DetectOptions, Evidence, Typology, detect_all, detect_cycles, detect_fans,
+};
 use sightline::fraud::features::{FeatureContext, label_features, out_of_fold_label_features};
 use sightline::fraud::graph::TxGraph;
 use sightline::fraud::model::{NO_FOLD, grouped_folds};
@@ -32,10 +34,16 @@ fn cycle_finder_finds_time_ordered_cycles_and_respects_its_bounds() {
     assert_eq!(hits.candidates[0].members, vec![0, 1, 2]);
 
     // A ring of 8 is longer than a bound of 6.
-    let ring: Vec<(i64, u32, u32, f64)> = (0..8u32).map(|k| (T0 + i64::from(k) * HOUR, k, (k + 1) % 8, 100.0)).collect();
+    let ring: Vec<(i64, u32, u32, f64)> = (0..8u32)
+        .map(|k| (T0 + i64::from(k) * HOUR, k, (k + 1) % 8, 100.0))
+        .collect();
     let ds = dataset_from_transfers(8, &ring);
     let g = TxGraph::build(&ds);
-    assert!(detect_cycles(&ds, &g, &DetectOptions::default()).candidates.is_empty());
+    assert!(
+        detect_cycles(&ds, &g, &DetectOptions::default())
+            .candidates
+            .is_empty()
+    );
     let long = DetectOptions {
         max_cycle_len: 8,
         ..Default::default()
@@ -97,11 +105,25 @@ fn card_testing_burst_is_found_and_a_busy_merchant_is_not() {
     // 28 attempts in 4 minutes, most declined, many cards.
     for k in 0..28u32 {
         let card = add_entity(&mut ds, EntityKind::Card, &format!("C-{k}"));
-        rows.push((T0 + i64::from(k) * 8, k % 2, merchant, 1.0, k % 3 != 0, card));
+        rows.push((
+            T0 + i64::from(k) * 8,
+            k % 2,
+            merchant,
+            1.0,
+            k % 3 != 0,
+            card,
+        ));
     }
     // A busy shop: 12 sales every 10 minutes all day, approved, normal amounts.
     for k in 0..(12 * 6 * 24) {
-        rows.push((T0 + i64::from(k) * 50, 2 + k % 8, busy, 40.0, false, sightline::fraud::dataset::NONE));
+        rows.push((
+            T0 + i64::from(k) * 50,
+            2 + k % 8,
+            busy,
+            40.0,
+            false,
+            sightline::fraud::dataset::NONE,
+        ));
     }
     rows.sort_by_key(|r| r.0);
     let tx = &mut ds.tx;
@@ -157,7 +179,11 @@ fn ring_world() -> sightline::fraud::dataset::Dataset {
     ds.identity.sort_by_key(|e| (e.account, e.entity));
     for v in 0..52usize {
         ds.labels[v] = if v >= 40 {
-            if v % 2 == 0 { Label::Fraud } else { Label::Legit }
+            if v % 2 == 0 {
+                Label::Fraud
+            } else {
+                Label::Legit
+            }
         } else if v % 3 == 0 {
             Label::Legit
         } else {
@@ -183,7 +209,11 @@ fn grouped_folds_never_split_a_component_between_train_and_test() {
         let base = 40 + r * 4;
         assert!((base..base + 4).all(|v| groups[v] == groups[base]));
     }
-    assert!(grouped_folds(&groups, &ds.labels, 3, 1).iter().any(|&f| f != NO_FOLD));
+    assert!(
+        grouped_folds(&groups, &ds.labels, 3, 1)
+            .iter()
+            .any(|&f| f != NO_FOLD)
+    );
 }
 
 #[test]
@@ -191,7 +221,14 @@ fn label_features_of_held_out_accounts_ignore_their_own_labels() {
     let mut ds = ring_world();
     let g = TxGraph::build(&ds);
     let money = g.money_undirected(ds.n_accounts());
-    let det = detect_all(&ds, &g, &money, &DetectOptions::default(), &AtomicBool::new(false)).expect("not cancelled");
+    let det = detect_all(
+        &ds,
+        &g,
+        &money,
+        &DetectOptions::default(),
+        &AtomicBool::new(false),
+    )
+    .expect("not cancelled");
     let held_out: Vec<u32> = vec![40, 44, 45, 3];
     let train: Vec<u32> = (0..52u32)
         .filter(|v| !held_out.contains(v) && ds.labels[*v as usize] != Label::Unknown)
@@ -214,7 +251,10 @@ fn label_features_of_held_out_accounts_ignore_their_own_labels() {
     let after = features(&ds);
     for (c, name) in before.names.iter().enumerate() {
         for &v in &held_out {
-            assert_eq!(before.columns[c][v as usize], after.columns[c][v as usize], "{name} of held-out account {v} moved");
+            assert_eq!(
+                before.columns[c][v as usize], after.columns[c][v as usize],
+                "{name} of held-out account {v} moved"
+            );
         }
     }
     // And a training row's own label never reaches its own label features.
@@ -228,6 +268,9 @@ fn label_features_of_held_out_accounts_ignore_their_own_labels() {
     let without = label_features(&ctx, &hidden);
     let flipped_f = label_features(&ctx, &flipped);
     let ppr = with_own.index_of("ppr_fraud").expect("column");
-    assert!(with_own.columns[ppr][v] > without.columns[ppr][v], "own seed would leak through PageRank");
+    assert!(
+        with_own.columns[ppr][v] > without.columns[ppr][v],
+        "own seed would leak through PageRank"
+    );
     assert!(flipped_f.columns[ppr][v] <= without.columns[ppr][v] + 1e-6);
 }

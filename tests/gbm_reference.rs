@@ -5,8 +5,11 @@ use sightline::fraud::gbm::{Gbm, GbmParams};
 
 #[test]
 fn predictions_match_scikit_learn_hist_gradient_boosting() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/gbm_reference.csv"))
-        .expect("reference file");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/gbm_reference.csv"
+    ))
+    .expect("reference file");
     let mut cols: Vec<Vec<f32>> = vec![Vec::new(); 4];
     let mut y = Vec::new();
     let mut expected = Vec::new();
@@ -36,5 +39,8 @@ fn predictions_match_scikit_learn_hist_gradient_boosting() {
         .zip(&expected)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
-    assert!(worst < 1e-6, "largest difference from scikit-learn: {worst}");
+    assert!(
+        worst < 1e-6,
+        "largest difference from scikit-learn: {worst}"
+    );
 }

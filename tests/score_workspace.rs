@@ -21,7 +21,12 @@ fn assert_sane(report: &ScoreReport, n_accounts: usize) {
     let ids: HashSet<&str> = report.accounts.iter().map(|a| a.ext_id.as_str()).collect();
     assert_eq!(ids.len(), n_accounts, "every account exactly once");
     for a in &report.accounts {
-        assert!(a.score.is_finite() && (0.0..=1.0).contains(&a.score), "{}: {}", a.ext_id, a.score);
+        assert!(
+            a.score.is_finite() && (0.0..=1.0).contains(&a.score),
+            "{}: {}",
+            a.ext_id,
+            a.score
+        );
         assert!(!a.reasons.is_empty(), "{} has no reason", a.ext_id);
     }
     for c in &report.clusters {
@@ -68,8 +73,15 @@ fn planted_rings_rank_high_without_labels_and_the_output_says_which_model() {
     let hub_users: HashSet<i64> = (1..=60).collect();
     for c in &report.clusters {
         if c.typology.name() == "shared_identity" {
-            let members: HashSet<i64> = c.members.iter().map(|&m| report.accounts[m as usize].db_id).collect();
-            assert!(members.intersection(&hub_users).count() < 3, "hub IP glued a cluster: {members:?}");
+            let members: HashSet<i64> = c
+                .members
+                .iter()
+                .map(|&m| report.accounts[m as usize].db_id)
+                .collect();
+            assert!(
+                members.intersection(&hub_users).count() < 3,
+                "hub IP glued a cluster: {members:?}"
+            );
         }
     }
 }
@@ -105,12 +117,18 @@ fn supervised_run_reports_cross_validation_and_persists_scores() {
     let ws = b.finish();
     let report = score(ws.conn(), &ScoreOptions::default());
     assert_sane(&report, 300);
-    let cv = report.metrics.cross_validation.as_ref().expect("cross-validation");
+    let cv = report
+        .metrics
+        .cross_validation
+        .as_ref()
+        .expect("cross-validation");
     assert!(cv.pr_auc.is_some_and(|x| x.is_finite()));
     assert!(cv.roc_auc.is_some());
     assert!(cv.calibration.is_some());
     report.persist(ws.conn(), 1).expect("persist");
-    report.persist(ws.conn(), 2).expect("persist again replaces");
+    report
+        .persist(ws.conn(), 2)
+        .expect("persist again replaces");
     let (runs, rows): (i64, i64) = ws
         .conn()
         .query_row(
@@ -139,7 +157,11 @@ fn one_class_of_labels_falls_back_to_unsupervised_with_a_clear_reason() {
     let report = score(ws.conn(), &ScoreOptions::default());
     assert_sane(&report, 200);
     assert_eq!(report.metrics.model, ModelKind::Unsupervised);
-    assert!(report.metrics.model_reason.contains("0 fraud"), "{}", report.metrics.model_reason);
+    assert!(
+        report.metrics.model_reason.contains("0 fraud"),
+        "{}",
+        report.metrics.model_reason
+    );
 }
 
 #[test]
@@ -152,7 +174,12 @@ fn self_loops_zero_negative_amounts_and_out_of_order_times_are_harmless() {
         let ts = T0 + (40 - k) * HOUR;
         let src = 1 + k % 20;
         b.transfer(ts, src, src, 100.0); // self-loop
-        b.transfer(ts, src, 1 + (k + 3) % 20, if k % 2 == 0 { 0.0 } else { -250.0 });
+        b.transfer(
+            ts,
+            src,
+            1 + (k + 3) % 20,
+            if k % 2 == 0 { 0.0 } else { -250.0 },
+        );
         b.transfer(ts - 5 * DAY, 1 + (k + 7) % 20, src, f64::MAX);
     }
     b.label(1, "fraud");
@@ -187,15 +214,29 @@ fn a_hub_with_a_million_transfers_is_bounded() {
     let started = std::time::Instant::now();
     let report = score(ws.conn(), &ScoreOptions::default());
     assert_sane(&report, n);
-    assert!(started.elapsed().as_secs() < 120, "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed().as_secs() < 120,
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(report.clusters.iter().all(|c| c.members.len() <= 200));
 }
 
 /// Re-queries SQLite for the facts behind a reason.
-fn check_evidence(conn: &Connection, report: &ScoreReport, ev: &Evidence, ds: &sightline::fraud::dataset::Dataset) {
+fn check_evidence(
+    conn: &Connection,
+    report: &ScoreReport,
+    ev: &Evidence,
+    ds: &sightline::fraud::dataset::Dataset,
+) {
     let tx_db = |t: u32| ds.tx.db_id[t as usize];
     match ev {
-        Evidence::SharedEntity { entity, accounts, first_ts_secs, last_ts_secs } => {
+        Evidence::SharedEntity {
+            entity,
+            accounts,
+            first_ts_secs,
+            last_ts_secs,
+        } => {
             let entity_db = ds.entities.db_id[*entity as usize];
             let mut st = conn
                 .prepare(
@@ -210,7 +251,10 @@ fn check_evidence(conn: &Connection, report: &ScoreReport, ev: &Evidence, ds: &s
                 .collect::<Result<_, _>>()
                 .expect("rows");
             let users: HashSet<i64> = rows.iter().map(|r| r.0).collect();
-            let named: HashSet<i64> = accounts.iter().map(|&a| report.accounts[a as usize].db_id).collect();
+            let named: HashSet<i64> = accounts
+                .iter()
+                .map(|&a| report.accounts[a as usize].db_id)
+                .collect();
             assert_eq!(users, named, "accounts sharing entity {entity_db}");
             let lo = rows.iter().map(|r| r.1).min().expect("rows");
             let hi = rows.iter().map(|r| r.1).max().expect("rows");
@@ -220,9 +264,11 @@ fn check_evidence(conn: &Connection, report: &ScoreReport, ev: &Evidence, ds: &s
             let mut prev_ts = i64::MIN;
             for (k, &t) in tx.iter().enumerate() {
                 let (src, dst, ts): (i64, i64, i64) = conn
-                    .query_row("SELECT src_account, dst_account, ts FROM transactions WHERE id = ?1", [tx_db(t)], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
+                    .query_row(
+                        "SELECT src_account, dst_account, ts FROM transactions WHERE id = ?1",
+                        [tx_db(t)],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
                     .expect("cycle hop");
                 let want_src = report.accounts[accounts[k] as usize].db_id;
                 let want_dst = report.accounts[accounts[(k + 1) % accounts.len()] as usize].db_id;
@@ -248,9 +294,11 @@ fn check_evidence(conn: &Connection, report: &ScoreReport, ev: &Evidence, ds: &s
             let mut total = 0.0;
             for &t in &h.tx {
                 let (dst, amount): (i64, f64) = conn
-                    .query_row("SELECT dst_account, amount FROM transactions WHERE id = ?1", [tx_db(t)], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
+                    .query_row(
+                        "SELECT dst_account, amount FROM transactions WHERE id = ?1",
+                        [tx_db(t)],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
                     .expect("fan-in tx");
                 assert_eq!(dst, center);
                 total += amount;
@@ -260,7 +308,11 @@ fn check_evidence(conn: &Connection, report: &ScoreReport, ev: &Evidence, ds: &s
         other => {
             for t in evidence_transactions(other) {
                 let found: i64 = conn
-                    .query_row("SELECT count(*) FROM transactions WHERE id = ?1", [tx_db(t)], |r| r.get(0))
+                    .query_row(
+                        "SELECT count(*) FROM transactions WHERE id = ?1",
+                        [tx_db(t)],
+                        |r| r.get(0),
+                    )
                     .expect("tx exists");
                 assert_eq!(found, 1);
             }
@@ -277,7 +329,12 @@ fn reasons_name_evidence_that_sqlite_confirms() {
     let report = score(ws.conn(), &ScoreOptions::default());
     let ds = sightline::fraud::dataset::Dataset::load(ws.conn()).expect("load");
     let mut checked = std::collections::BTreeMap::new();
-    for r in report.accounts.iter().flat_map(|a| &a.reasons).chain(report.clusters.iter().flat_map(|c| &c.reasons)) {
+    for r in report
+        .accounts
+        .iter()
+        .flat_map(|a| &a.reasons)
+        .chain(report.clusters.iter().flat_map(|c| &c.reasons))
+    {
         if let Some(ev) = &r.evidence {
             let kind = format!("{:?}", std::mem::discriminant(ev));
             let n = checked.entry(kind).or_insert(0usize);
@@ -289,9 +346,28 @@ fn reasons_name_evidence_that_sqlite_confirms() {
     }
     assert!(checked.len() >= 3, "checked kinds: {checked:?}");
     // The sentences name what the analyst needs.
-    let texts: Vec<&str> = report.clusters.iter().flat_map(|c| c.reasons.iter().map(|r| r.text.as_str())).collect();
-    assert!(texts.iter().any(|t| t.contains("6 accounts share device D-1042")), "{texts:#?}");
-    assert!(texts.iter().any(|t| t.starts_with("funds cycle") && t.contains("$9,800")), "{texts:#?}");
-    assert!(texts.iter().any(|t| t.contains("28 card attempts at merchant M-77")), "{texts:#?}");
+    let texts: Vec<&str> = report
+        .clusters
+        .iter()
+        .flat_map(|c| c.reasons.iter().map(|r| r.text.as_str()))
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("6 accounts share device D-1042")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("funds cycle") && t.contains("$9,800")),
+        "{texts:#?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("28 card attempts at merchant M-77")),
+        "{texts:#?}"
+    );
     let _ = p;
 }

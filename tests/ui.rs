@@ -215,3 +215,31 @@ fn settings_and_view_persist_between_runs() {
     assert_eq!(app.settings.theme, ThemeChoice::Light);
     assert_eq!(app.settings.recent_workspaces.first(), Some(&path));
 }
+
+#[test]
+fn rings_tab_scores_the_workspace_and_says_which_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let mut h = harness(&rt, path);
+    step_until(&mut h, "workspace to open", open_and_settled);
+    h.get_by_label("Fraud graph").click();
+    h.run_steps(4);
+    h.get_by_label("Rings").click();
+    h.run_steps(4);
+    h.get_by_label("Not scored yet.");
+    h.get_by_label("Score now").click();
+    step_until(&mut h, "the scoring run", |app| {
+        app.workspace.open().is_some_and(|ws| ws.rings.is_some()) && app.jobs.is_idle()
+    });
+    // One fraud label is too few to train on: the unsupervised score is used, and said so.
+    let rings = h
+        .state()
+        .workspace
+        .open()
+        .and_then(|ws| ws.rings.as_ref())
+        .expect("rings");
+    assert_eq!(rings.run.model, "unsupervised");
+    assert_eq!(rings.run.accounts, 3);
+    h.get_by_label_contains("Model in use: unsupervised");
+}

@@ -66,6 +66,8 @@ pub enum Command {
     },
     StartImport,
     CloseImport,
+    /// Score every account and ring now (trains on the current labels).
+    ScoreNow,
     ShowRejects(PathBuf),
     CloseRejects,
 }

@@ -20,7 +20,7 @@ pub use library::{LibraryCommand, LibraryInput, LibraryState, PageCommand, PageM
 pub use paged::{PAGE_ROWS, Paged};
 pub use settings::{Settings, ThemeChoice, View};
 pub use toasts::{Toast, ToastKind, Toasts};
-pub use workspace::{OpenWorkspace, Opened, WorkspaceState};
+pub use workspace::{OpenWorkspace, Opened, Rings, WorkspaceState};
 
 use crate::fraud::browse::{AccountRow, TransactionRow};
 use crate::jobs::{JobFailure, JobManager};
@@ -54,9 +54,10 @@ pub enum JobOutput {
     PickedMany(PickPurpose, Vec<PathBuf>),
     ImportDetected {
         files: Vec<PathBuf>,
-        result: Result<Box<crate::fraud::ingest::Plan>, (String, Option<(PathBuf, Vec<String>)>)>,
+        result: Result<Box<crate::fraud::ingest::Plan>, import::DetectFailure>,
     },
     ImportDone(Box<crate::fraud::ingest::IngestSummary>),
+    Scored(String),
     Rejects {
         path: PathBuf,
         rows: Vec<crate::fraud::ingest::rejects::RejectRecord>,
@@ -87,6 +88,7 @@ pub enum FraudTab {
     #[default]
     Accounts,
     Transactions,
+    Rings,
     Loads,
 }
 
@@ -294,6 +296,7 @@ impl SightlineApp {
                     assets,
                     facets,
                     loads,
+                    rings,
                 } = *opened;
                 let reload = self.workspace.open().is_some_and(|w| w.path == path);
                 if !reload {
@@ -307,6 +310,7 @@ impl SightlineApp {
                     transactions: Paged::default(),
                     library: LibraryState::new(assets, facets),
                     loads,
+                    rings,
                 };
                 ws.accounts.reset(&self.input.account_filter);
                 ws.transactions.reset(&self.input.transaction_filter);
@@ -429,6 +433,13 @@ impl SightlineApp {
                     self.reload_workspace(path);
                 }
             }
+            JobOutput::Scored(message) => {
+                self.toasts.push(ToastKind::Success, message);
+                if let Some(ws) = self.workspace.open() {
+                    let path = ws.path.clone();
+                    self.reload_workspace(path);
+                }
+            }
             JobOutput::Rejects { path, rows } => {
                 if let Some(import) = &mut self.import {
                     import.rejects = Some(import::RejectsView { path, rows });
@@ -527,6 +538,14 @@ impl SightlineApp {
                 self.detect_import();
             }
             Command::StartImport => self.start_import(),
+            Command::ScoreNow => {
+                if let Some(ws) = self.workspace.open() {
+                    let path = ws.path.clone();
+                    self.jobs.spawn("Scoring accounts", move |ctx| {
+                        workspace::score_job(&path, ctx).map(JobOutput::Scored)
+                    });
+                }
+            }
             Command::CloseImport => {
                 if let Some(import) = &self.import
                     && let import::ImportStage::Loading { job, .. } = import.stage

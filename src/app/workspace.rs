@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::fraud::browse::{self, AccountRow, Overview, TransactionRow};
 use crate::fraud::ingest::loads::LoadRecord;
+use crate::fraud::rings_view::{self, RingRow, RunSummary};
 use crate::jobs::{JobCtx, JobFailure};
 use crate::library::{self, AssetRow, Facets};
 use crate::store::{OpenMode, Workspace};
@@ -43,6 +44,7 @@ pub struct OpenWorkspace {
     pub transactions: Paged<TransactionRow>,
     pub library: LibraryState,
     pub loads: Vec<LoadRecord>,
+    pub rings: Option<Rings>,
 }
 
 /// What opening a workspace yields.
@@ -52,7 +54,17 @@ pub struct Opened {
     pub assets: Vec<AssetRow>,
     pub facets: Facets,
     pub loads: Vec<LoadRecord>,
+    pub rings: Option<Rings>,
 }
+
+/// The latest scoring run and its top rings.
+pub struct Rings {
+    pub run: RunSummary,
+    pub top: Vec<RingRow>,
+}
+
+/// Rings listed in the view.
+pub const RINGS_SHOWN: i64 = 300;
 
 /// Opens (migrating if needed) and summarises a workspace. Runs on a job thread.
 pub fn open_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<Opened, JobFailure> {
@@ -64,13 +76,44 @@ pub fn open_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<Opened, J
     let assets = library::list(ws.conn(), "").map_err(|e| fail(path, e))?;
     let facets = library::facets(ws.conn()).map_err(|e| fail(path, e))?;
     let loads = crate::fraud::ingest::loads::list(ws.conn()).map_err(|e| fail(path, e))?;
+    let rings = match rings_view::latest_run(ws.conn()).map_err(|e| fail(path, e))? {
+        Some(run) => {
+            let top = rings_view::top_rings(ws.conn(), run.run_id, RINGS_SHOWN)
+                .map_err(|e| fail(path, e))?;
+            Some(Rings { run, top })
+        }
+        None => None,
+    };
     Ok(Opened {
         path: path.to_path_buf(),
         overview,
         assets,
         facets,
         loads,
+        rings,
     })
+}
+
+/// Scores the workspace with the default options and keeps the run in it.
+pub fn score_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<String, JobFailure> {
+    let conn = Workspace::connect(path).map_err(|e| JobFailure::Failed(e.to_string()))?;
+    let opts = crate::fraud::ScoreOptions::default();
+    let report = crate::fraud::score_workspace(&conn, &opts, ctx.cancel_token().flag(), &|p| {
+        ctx.progress(Some(p.fraction), format!("{:?}", p.stage))
+    })
+    .map_err(|e| match e {
+        crate::fraud::ScoreError::Cancelled => JobFailure::Cancelled,
+        other => JobFailure::Failed(other.to_string()),
+    })?;
+    report
+        .persist(&conn, crate::store::now_secs())
+        .map_err(|e| JobFailure::Failed(e.to_string()))?;
+    Ok(format!(
+        "Scored {} accounts with the {} model; {} candidate rings",
+        report.accounts.len(),
+        report.metrics.model.name(),
+        report.clusters.len()
+    ))
 }
 
 fn fail(path: &Path, e: impl std::fmt::Display) -> JobFailure {

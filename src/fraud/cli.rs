@@ -59,7 +59,11 @@ pub fn run_score_cli(args: ScoreArgs) -> anyhow::Result<()> {
     }
     if !quiet {
         let m = &report.metrics;
-        eprintln!("score: model in use: {} ({})", m.model.name(), m.model_reason);
+        eprintln!(
+            "score: model in use: {} ({})",
+            m.model.name(),
+            m.model_reason
+        );
         if let Some(cv) = &m.cross_validation {
             let fmt = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.3}"));
             eprintln!(
@@ -76,7 +80,12 @@ pub fn run_score_cli(args: ScoreArgs) -> anyhow::Result<()> {
             .iter()
             .map(|(k, v)| format!("{k} {v:.2}s"))
             .collect();
-        eprintln!("score: {} accounts, {} clusters in {total:.2}s ({})", m.accounts, m.clusters, parts.join(", "));
+        eprintln!(
+            "score: {} accounts, {} clusters in {total:.2}s ({})",
+            m.accounts,
+            m.clusters,
+            parts.join(", ")
+        );
         eprintln!("score: wrote {}", args.out.display());
     }
     Ok(())

@@ -348,7 +348,13 @@ impl PageRankGraph {
                     return vec![0.0; n];
                 }
                 r.iter()
-                    .map(|x| if x.is_finite() && *x > 0.0 { x / total } else { 0.0 })
+                    .map(|x| {
+                        if x.is_finite() && *x > 0.0 {
+                            x / total
+                        } else {
+                            0.0
+                        }
+                    })
                     .collect()
             }
             None => vec![1.0 / n as f64; n],
@@ -458,7 +464,11 @@ mod tests {
         let g = undirected(7, &[(0, 1), (1, 2), (2, 0), (3, 4), (4, 5)]);
         assert_eq!(label_propagation(&g, 9, 50), label_propagation(&g, 9, 50));
         let l = label_propagation(&g, 9, 50);
-        assert_eq!(l[6], *l.iter().max().unwrap_or(&0), "isolated node keeps its own label");
+        assert_eq!(
+            l[6],
+            *l.iter().max().unwrap_or(&0),
+            "isolated node keeps its own label"
+        );
     }
 
     /// Dense power iteration straight from the definition.

@@ -16,13 +16,17 @@ pub const NONE: u32 = u32::MAX;
 /// Errors reading the workspace into memory.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("could not read the {table} table of the workspace: {source}; the file may be from an older Sightline or damaged — re-run `sightline ingest` into a new workspace")]
+    #[error(
+        "could not read the {table} table of the workspace: {source}; the file may be from an older Sightline or damaged — re-run `sightline ingest` into a new workspace"
+    )]
     Read {
         table: &'static str,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("the workspace has {count} accounts, more than scoring supports ({max}); split the data into several workspaces")]
+    #[error(
+        "the workspace has {count} accounts, more than scoring supports ({max}); split the data into several workspaces"
+    )]
     TooLarge { count: usize, max: usize },
 }
 
@@ -216,14 +220,21 @@ impl Dataset {
             &mut promo_index,
             &mut ds.tx,
         )?;
-        tracing::debug!(secs = t.elapsed().as_secs_f64(), "loaded accounts, entities, transactions");
+        tracing::debug!(
+            secs = t.elapsed().as_secs_f64(),
+            "loaded accounts, entities, transactions"
+        );
         let t = std::time::Instant::now();
         let mut promos: Vec<(u32, String)> = promo_index.into_iter().map(|(k, v)| (v, k)).collect();
         promos.sort_unstable();
         ds.promo_codes = promos.into_iter().map(|(_, k)| k).collect();
         ds.identity = load_identity(conn, &account_index, &entity_index, &ds)?;
         ds.labels = load_labels(conn, &account_index, ds.accounts.db_id.len())?;
-        tracing::debug!(secs = t.elapsed().as_secs_f64(), edges = ds.identity.len(), "loaded identity edges and labels");
+        tracing::debug!(
+            secs = t.elapsed().as_secs_f64(),
+            edges = ds.identity.len(),
+            "loaded identity edges and labels"
+        );
         Ok(ds)
     }
 }
@@ -313,8 +324,10 @@ fn load_transactions(
         out.ts_secs.push(row.get(1).map_err(&err)?);
         out.src.push(src);
         out.dst.push(lookup(accounts, row.get(3).map_err(&err)?));
-        out.merchant.push(lookup(entities, row.get(4).map_err(&err)?));
-        out.amount.push(if amount.is_finite() { amount } else { 0.0 });
+        out.merchant
+            .push(lookup(entities, row.get(4).map_err(&err)?));
+        out.amount
+            .push(if amount.is_finite() { amount } else { 0.0 });
         out.declined.push(status == "declined");
         out.promo.push(promo);
         out.device.push(lookup(entities, row.get(8).map_err(&err)?));
@@ -342,6 +355,9 @@ fn load_transactions(
     Ok(())
 }
 
+/// (account, entity, declared?, first seen, last seen, uses) before merging.
+type IdentityRow = (u32, u32, bool, Option<i64>, Option<i64>, u32);
+
 /// Declared identity edges merged with those seen on transactions (device, IP, card).
 fn load_identity(
     conn: &Connection,
@@ -351,7 +367,7 @@ fn load_identity(
 ) -> Result<Vec<IdentityEdge>, DatasetError> {
     let err = read_err("account_entities");
     // (account, entity, declared?, first, last, uses) rows, merged after one parallel sort.
-    let mut rows_out: Vec<(u32, u32, bool, Option<i64>, Option<i64>, u32)> = Vec::new();
+    let mut rows_out: Vec<IdentityRow> = Vec::new();
     let mut stmt = conn
         .prepare("SELECT account_id, entity_id, first_seen, last_seen, uses FROM account_entities")
         .map_err(&err)?;
@@ -359,7 +375,10 @@ fn load_identity(
     while let Some(row) = rows.next().map_err(&err)? {
         let account = lookup(accounts, row.get(0).map_err(&err)?);
         let entity = lookup(entities, row.get(1).map_err(&err)?);
-        if account == NONE || entity == NONE || ds.entities.kind[entity as usize] == EntityKind::Merchant {
+        if account == NONE
+            || entity == NONE
+            || ds.entities.kind[entity as usize] == EntityKind::Merchant
+        {
             continue;
         }
         let uses: i64 = row.get(4).map_err(&err)?;

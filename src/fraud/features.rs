@@ -33,7 +33,11 @@ pub struct FeatureMatrix {
 impl FeatureMatrix {
     fn push(&mut self, name: &str, col: Vec<f32>) {
         self.names.push(name.to_string());
-        self.columns.push(col.into_iter().map(|x| if x.is_finite() { x } else { 0.0 }).collect());
+        self.columns.push(
+            col.into_iter()
+                .map(|x| if x.is_finite() { x } else { 0.0 })
+                .collect(),
+        );
     }
 
     /// Column slices, for the model.
@@ -48,7 +52,8 @@ impl FeatureMatrix {
 
     /// Value of a named column for an account (0 when absent).
     pub fn get(&self, name: &str, account: u32) -> f32 {
-        self.index_of(name).map_or(0.0, |i| self.columns[i][account as usize])
+        self.index_of(name)
+            .map_or(0.0, |i| self.columns[i][account as usize])
     }
 }
 
@@ -314,7 +319,10 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
     } else {
         0.0
     };
-    let mut gaps: Vec<f64> = times.windows(2).map(|w| (w[1] - w[0]) as f64 / HOUR_SECS as f64).collect();
+    let mut gaps: Vec<f64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as f64 / HOUR_SECS as f64)
+        .collect();
     let span = times.last().zip(times.first()).map_or(0, |(l, f)| l - f);
     let pass = if in_amt > 0.0 && out_amt > 0.0 {
         (in_amt.min(out_amt) / in_amt.max(out_amt)) as f32
@@ -334,12 +342,20 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
         out_min_amount: out_min.map_or(-1.0, log1p),
         in_min_amount: in_min.map_or(-1.0, log1p),
         out_median_amount: if out_n > 0 { log1p(out_median) } else { -1.0 },
-        in_median_amount: if in_min.is_some() { log1p(in_median) } else { -1.0 },
+        in_median_amount: if in_min.is_some() {
+            log1p(in_median)
+        } else {
+            -1.0
+        },
         out_amount_cv: out_cv,
         in_amount_cv: in_cv,
         cash_out: log1p(f64::from(cash_out)),
         first_activity_secs: times.first().copied(),
-        out_distinct_amount_share: if out_n > 0 { out_amounts.len() as f32 / out_n as f32 } else { 1.0 },
+        out_distinct_amount_share: if out_n > 0 {
+            out_amounts.len() as f32 / out_n as f32
+        } else {
+            1.0
+        },
         out_tx: log1p(f64::from(out_tx)),
         out_cp: log1p(g.money.out_pairs(v).len() as f64),
         out_amount: log1p(out_amt),
@@ -361,7 +377,11 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
         max_24h: max_in_window(&times, DAY_SECS) as f32,
         span_days: (span as f64 / DAY_SECS as f64) as f32,
         median_gap_hours: log1p(median(&mut gaps)),
-        dwell_hours: if dwell.is_empty() { -1.0 } else { log1p(median(&mut dwell)) },
+        dwell_hours: if dwell.is_empty() {
+            -1.0
+        } else {
+            log1p(median(&mut dwell))
+        },
         promo_uses: log1p(f64::from(promo)),
         cards: cards.len() as f32,
         devices: devices.len() as f32,
@@ -434,10 +454,14 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
             continue;
         }
         for &a in users {
-            let Some(ca) = created[a as usize] else { continue };
+            let Some(ca) = created[a as usize] else {
+                continue;
+            };
             let k = users
                 .iter()
-                .filter(|&&b| b != a && created[b as usize].is_some_and(|cb| (cb - ca).abs() <= 7 * DAY_SECS))
+                .filter(|&&b| {
+                    b != a && created[b as usize].is_some_and(|cb| (cb - ca).abs() <= 7 * DAY_SECS)
+                })
                 .count() as f32;
             batch[a as usize] = batch[a as usize].max(k);
         }
@@ -476,12 +500,25 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
             (ps.len(), ps.iter().map(|p| p.count).sum())
         } else {
             let ids = money.in_pair_ids(v as u32);
-            (ids.len(), ids.iter().map(|&i| money.pairs[i as usize].count).sum())
+            (
+                ids.len(),
+                ids.iter().map(|&i| money.pairs[i as usize].count).sum(),
+            )
         };
-        if pairs == 0 { 0.0 } else { tx as f32 / pairs as f32 }
+        if pairs == 0 {
+            0.0
+        } else {
+            tx as f32 / pairs as f32
+        }
     };
-    fm.push("out_tx_per_payee", (0..n).map(|v| mean_tx_per_pair(v, true)).collect());
-    fm.push("in_tx_per_payer", (0..n).map(|v| mean_tx_per_pair(v, false)).collect());
+    fm.push(
+        "out_tx_per_payee",
+        (0..n).map(|v| mean_tx_per_pair(v, true)).collect(),
+    );
+    fm.push(
+        "in_tx_per_payer",
+        (0..n).map(|v| mean_tx_per_pair(v, false)).collect(),
+    );
     // Payers' and payees' profiles (the strongest of each).
     let small: Vec<f32> = acts.iter().map(|a| a.small_share).collect();
     let out_min: Vec<f32> = acts.iter().map(|a| a.out_min_amount).collect();
@@ -495,33 +532,79 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
                 .map(|&i| col[money.pairs[i as usize].src as usize])
                 .fold(0.0, f32::max)
         } else {
-            money.out_pairs(v as u32).iter().map(|p| col[p.dst as usize]).fold(0.0, f32::max)
+            money
+                .out_pairs(v as u32)
+                .iter()
+                .map(|p| col[p.dst as usize])
+                .fold(0.0, f32::max)
         }
     };
     let side_min = |v: usize, payers: bool, col: &[f32]| -> f32 {
         let it: Vec<f32> = if payers {
-            money.in_pair_ids(v as u32).iter().map(|&i| col[money.pairs[i as usize].src as usize]).collect()
+            money
+                .in_pair_ids(v as u32)
+                .iter()
+                .map(|&i| col[money.pairs[i as usize].src as usize])
+                .collect()
         } else {
-            money.out_pairs(v as u32).iter().map(|p| col[p.dst as usize]).collect()
+            money
+                .out_pairs(v as u32)
+                .iter()
+                .map(|p| col[p.dst as usize])
+                .collect()
         };
-        it.into_iter().filter(|x| *x >= 0.0).fold(f32::MAX, f32::min).min(20.0)
+        it.into_iter()
+            .filter(|x| *x >= 0.0)
+            .fold(f32::MAX, f32::min)
+            .min(20.0)
     };
-    fm.push("payer_max_out_pair_burst", (0..n).map(|v| side_max(v, true, &out_burst)).collect());
-    fm.push("payer_max_small_share", (0..n).map(|v| side_max(v, true, &small)).collect());
-    fm.push("payer_max_out_amount_cv", (0..n).map(|v| side_max(v, true, &out_cv)).collect());
-    fm.push("payer_max_tx_1h", (0..n).map(|v| side_max(v, true, &max1h)).collect());
-    fm.push("payer_min_out_min_amount", (0..n).map(|v| side_min(v, true, &out_min)).collect());
-    fm.push("payee_max_in_pair_burst", (0..n).map(|v| side_max(v, false, &in_burst)).collect());
-    fm.push("payee_max_small_share", (0..n).map(|v| side_max(v, false, &small)).collect());
-    fm.push("payee_max_out_amount_cv", (0..n).map(|v| side_max(v, false, &out_cv)).collect());
-    fm.push("payee_max_tx_1h", (0..n).map(|v| side_max(v, false, &max1h)).collect());
+    fm.push(
+        "payer_max_out_pair_burst",
+        (0..n).map(|v| side_max(v, true, &out_burst)).collect(),
+    );
+    fm.push(
+        "payer_max_small_share",
+        (0..n).map(|v| side_max(v, true, &small)).collect(),
+    );
+    fm.push(
+        "payer_max_out_amount_cv",
+        (0..n).map(|v| side_max(v, true, &out_cv)).collect(),
+    );
+    fm.push(
+        "payer_max_tx_1h",
+        (0..n).map(|v| side_max(v, true, &max1h)).collect(),
+    );
+    fm.push(
+        "payer_min_out_min_amount",
+        (0..n).map(|v| side_min(v, true, &out_min)).collect(),
+    );
+    fm.push(
+        "payee_max_in_pair_burst",
+        (0..n).map(|v| side_max(v, false, &in_burst)).collect(),
+    );
+    fm.push(
+        "payee_max_small_share",
+        (0..n).map(|v| side_max(v, false, &small)).collect(),
+    );
+    fm.push(
+        "payee_max_out_amount_cv",
+        (0..n).map(|v| side_max(v, false, &out_cv)).collect(),
+    );
+    fm.push(
+        "payee_max_tx_1h",
+        (0..n).map(|v| side_max(v, false, &max1h)).collect(),
+    );
     fm.push("out_pair_burst", out_burst);
     fm.push("in_pair_burst", in_burst);
     fm.push("out_burst_tx", out_burst_tx);
     fm.push("in_burst_tx", in_burst_tx);
     fm.push(
         "self_transfers",
-        ctx.graph.self_transfers.iter().map(|&c| log1p(f64::from(c))).collect(),
+        ctx.graph
+            .self_transfers
+            .iter()
+            .map(|&c| log1p(f64::from(c)))
+            .collect(),
     );
     let s = &ctx.det.signals;
     for (name, col) in [
@@ -549,7 +632,10 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
         fm.push(name, col.clone());
     }
     for (t, typ) in Typology::ALL.iter().enumerate() {
-        fm.push(&format!("hit_{}", typ.name()), s.hit_strength.iter().map(|h| h[t]).collect());
+        fm.push(
+            &format!("hit_{}", typ.name()),
+            s.hit_strength.iter().map(|h| h[t]).collect(),
+        );
     }
     // Cluster memberships: strongest cluster per typology, and the best overall.
     let clusters = &ctx.det.clusters;
@@ -568,13 +654,19 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     }
     fm.push(
         "clusters",
-        ctx.account_clusters.iter().map(|c| c.len() as f32).collect(),
+        ctx.account_clusters
+            .iter()
+            .map(|c| c.len() as f32)
+            .collect(),
     );
     fm.push(
         "best_cluster_size",
         ctx.account_clusters
             .iter()
-            .map(|c| c.first().map_or(0.0, |&i| log1p(clusters[i as usize].members.len() as f64)))
+            .map(|c| {
+                c.first()
+                    .map_or(0.0, |&i| log1p(clusters[i as usize].members.len() as f64))
+            })
             .collect(),
     );
     // Neighbourhood aggregates over the undirected money graph.
@@ -589,14 +681,23 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
             }
             let k = nbrs.len() as f32;
             let mean_deg = nbrs.iter().map(|&u| g.degree(u) as f32).sum::<f32>() / k;
-            let max_cycles = nbrs.iter().map(|&u| s.cycles[u as usize]).fold(0.0, f32::max);
+            let max_cycles = nbrs
+                .iter()
+                .map(|&u| s.cycles[u as usize])
+                .fold(0.0, f32::max);
             let mean_fan_in = nbrs.iter().map(|&u| s.fan_in_peak[u as usize]).sum::<f32>() / k;
             let clustered = nbrs.iter().filter(|&&u| in_cluster[u as usize]).count() as f32 / k;
             let two_hop: usize = nbrs
                 .iter()
                 .map(|&u| g.degree(u).min(TWO_HOP_MAX_DEGREE))
                 .sum();
-            [log1p(f64::from(mean_deg)), max_cycles, mean_fan_in, clustered, log1p(two_hop as f64)]
+            [
+                log1p(f64::from(mean_deg)),
+                max_cycles,
+                mean_fan_in,
+                clustered,
+                log1p(two_hop as f64),
+            ]
         })
         .collect();
     for (i, name) in [
@@ -612,12 +713,18 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
         fm.push(name, nb.iter().map(|r| r[i]).collect());
     }
     let directed = ctx.graph.money_directed(n);
-    let pr = super::csr::pagerank(&directed, PageRankOptions {
-        max_iterations: 50,
-        tolerance: 1e-9,
-        ..Default::default()
-    });
-    fm.push("pagerank", pr.iter().map(|p| (p * n as f64) as f32).collect());
+    let pr = super::csr::pagerank(
+        &directed,
+        PageRankOptions {
+            max_iterations: 50,
+            tolerance: 1e-9,
+            ..Default::default()
+        },
+    );
+    fm.push(
+        "pagerank",
+        pr.iter().map(|p| (p * n as f64) as f32).collect(),
+    );
     fm
 }
 
@@ -645,17 +752,30 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
         || ctx.ppr.run(Some(&seeds(Label::Fraud)), opts),
         || ctx.ppr.run(Some(&seeds(Label::Legit)), opts),
     );
-    tracing::debug!(secs = t.elapsed().as_secs_f64(), "personalized PageRank from labels");
+    tracing::debug!(
+        secs = t.elapsed().as_secs_f64(),
+        "personalized PageRank from labels"
+    );
     let mut fm = FeatureMatrix::default();
     let scale = n as f64;
-    fm.push("ppr_fraud", (0..n).map(|v| log1p(ppr_f[v] * scale * 100.0)).collect());
-    fm.push("ppr_legit", (0..n).map(|v| log1p(ppr_l[v] * scale * 100.0)).collect());
+    fm.push(
+        "ppr_fraud",
+        (0..n).map(|v| log1p(ppr_f[v] * scale * 100.0)).collect(),
+    );
+    fm.push(
+        "ppr_legit",
+        (0..n).map(|v| log1p(ppr_l[v] * scale * 100.0)).collect(),
+    );
     fm.push(
         "ppr_fraud_share",
         (0..n)
             .map(|v| {
                 let (f, l) = (ppr_f[v], ppr_l[v]);
-                if f + l > 0.0 { (f / (f + l)) as f32 } else { 0.0 }
+                if f + l > 0.0 {
+                    (f / (f + l)) as f32
+                } else {
+                    0.0
+                }
             })
             .collect(),
     );
@@ -663,23 +783,57 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
     let is_fraud: Vec<bool> = known.iter().map(|l| *l == Label::Fraud).collect();
     let is_legit: Vec<bool> = known.iter().map(|l| *l == Label::Legit).collect();
     let nf: Vec<u32> = (0..n as u32)
-        .map(|v| g.neighbors(v).iter().filter(|&&u| is_fraud[u as usize]).count() as u32)
+        .map(|v| {
+            g.neighbors(v)
+                .iter()
+                .filter(|&&u| is_fraud[u as usize])
+                .count() as u32
+        })
         .collect();
     let nl: Vec<u32> = (0..n as u32)
-        .map(|v| g.neighbors(v).iter().filter(|&&u| is_legit[u as usize]).count() as u32)
+        .map(|v| {
+            g.neighbors(v)
+                .iter()
+                .filter(|&&u| is_legit[u as usize])
+                .count() as u32
+        })
         .collect();
     let money_pairs = &ctx.graph.money;
     let fraud_payers: Vec<f32> = (0..n as u32)
-        .map(|v| money_pairs.in_pair_ids(v).iter().filter(|&&i| is_fraud[money_pairs.pairs[i as usize].src as usize]).count() as f32)
+        .map(|v| {
+            money_pairs
+                .in_pair_ids(v)
+                .iter()
+                .filter(|&&i| is_fraud[money_pairs.pairs[i as usize].src as usize])
+                .count() as f32
+        })
         .collect();
     let fraud_payees: Vec<f32> = (0..n as u32)
-        .map(|v| money_pairs.out_pairs(v).iter().filter(|p| is_fraud[p.dst as usize]).count() as f32)
+        .map(|v| {
+            money_pairs
+                .out_pairs(v)
+                .iter()
+                .filter(|p| is_fraud[p.dst as usize])
+                .count() as f32
+        })
         .collect();
     let legit_payers: Vec<f32> = (0..n as u32)
-        .map(|v| money_pairs.in_pair_ids(v).iter().filter(|&&i| is_legit[money_pairs.pairs[i as usize].src as usize]).count() as f32)
+        .map(|v| {
+            money_pairs
+                .in_pair_ids(v)
+                .iter()
+                .filter(|&&i| is_legit[money_pairs.pairs[i as usize].src as usize])
+                .count() as f32
+        })
         .collect();
     let legit_payees: Vec<f32> = (0..n as u32)
-        .map(|v| money_pairs.out_pairs(v).iter().filter(|p| is_legit[p.dst as usize]).count() as f32)
+        .map(|v| {
+            money_pairs
+                .out_pairs(v)
+                .iter()
+                .filter(|p| is_legit[p.dst as usize])
+                .count() as f32
+        })
         .collect();
     // Co-payers: others paying the same payees (fan-in rings); co-payees likewise (fan-out).
     let copayer: Vec<f32> = (0..n as u32)
@@ -705,11 +859,15 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
         .collect();
     fm.push(
         "fraud_payer_share",
-        (0..n).map(|v| fraud_payers[v] / (fraud_payers[v] + legit_payers[v] + 1.0)).collect(),
+        (0..n)
+            .map(|v| fraud_payers[v] / (fraud_payers[v] + legit_payers[v] + 1.0))
+            .collect(),
     );
     fm.push(
         "fraud_payee_share",
-        (0..n).map(|v| fraud_payees[v] / (fraud_payees[v] + legit_payees[v] + 1.0)).collect(),
+        (0..n)
+            .map(|v| fraud_payees[v] / (fraud_payees[v] + legit_payees[v] + 1.0))
+            .collect(),
     );
     fm.push("fraud_payers", fraud_payers);
     fm.push("fraud_payees", fraud_payees);
@@ -719,7 +877,9 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
     fm.push("legit_neighbours", nl.iter().map(|&x| x as f32).collect());
     fm.push(
         "fraud_neighbour_share",
-        (0..n).map(|v| nf[v] as f32 / (nf[v] + nl[v] + 1) as f32).collect(),
+        (0..n)
+            .map(|v| nf[v] as f32 / (nf[v] + nl[v] + 1) as f32)
+            .collect(),
     );
     fm.push(
         "fraud_two_hop",
@@ -740,7 +900,10 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
         if users.len() < 2 {
             continue;
         }
-        let f = users.iter().filter(|&&u| u != e.account && is_fraud[u as usize]).count();
+        let f = users
+            .iter()
+            .filter(|&&u| u != e.account && is_fraud[u as usize])
+            .count();
         shared_fraud[e.account as usize] += f as f32;
     }
     fm.push("fraud_sharing_identifiers", shared_fraud);
@@ -750,7 +913,10 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
         .iter()
         .map(|c| {
             c.members.iter().fold((0, 0), |(f, l), &m| {
-                (f + u32::from(is_fraud[m as usize]), l + u32::from(is_legit[m as usize]))
+                (
+                    f + u32::from(is_fraud[m as usize]),
+                    l + u32::from(is_legit[m as usize]),
+                )
             })
         })
         .collect();
@@ -801,8 +967,16 @@ pub fn out_of_fold_label_features(
     }
     // Stratified random inner folds over the training rows.
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1ab3_1f01);
-    let mut fraud: Vec<u32> = train.iter().copied().filter(|&v| known[v as usize] == Label::Fraud).collect();
-    let mut other: Vec<u32> = train.iter().copied().filter(|&v| known[v as usize] != Label::Fraud).collect();
+    let mut fraud: Vec<u32> = train
+        .iter()
+        .copied()
+        .filter(|&v| known[v as usize] == Label::Fraud)
+        .collect();
+    let mut other: Vec<u32> = train
+        .iter()
+        .copied()
+        .filter(|&v| known[v as usize] != Label::Fraud)
+        .collect();
     fraud.shuffle(&mut rng);
     other.shuffle(&mut rng);
     let mut fold_of: Vec<(u32, usize)> = Vec::with_capacity(train.len());

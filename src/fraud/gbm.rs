@@ -8,8 +8,8 @@
 //! for a seed, sample weights, and a few hundred lines beat a large dependency tree on the
 //! project's two-core builds.
 
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
@@ -21,7 +21,11 @@ pub enum GbmError {
     #[error("cannot fit a model on no rows; label some accounts first")]
     Empty,
     #[error("feature column {column} has {len} values, expected {rows}")]
-    Ragged { column: usize, len: usize, rows: usize },
+    Ragged {
+        column: usize,
+        len: usize,
+        rows: usize,
+    },
 }
 
 /// Hyper-parameters (names follow scikit-learn's).
@@ -184,7 +188,11 @@ impl Gbm {
         let binner = Binner::fit(columns, rows, params.max_bins);
         let binned: Vec<Vec<u8>> = (0..nf)
             .into_par_iter()
-            .map(|f| rows.iter().map(|&r| binner.bin(f, columns[f][r as usize])).collect())
+            .map(|f| {
+                rows.iter()
+                    .map(|&r| binner.bin(f, columns[f][r as usize]))
+                    .collect()
+            })
             .collect();
         let n = rows.len();
         let w: Vec<f64> = weights.map_or_else(|| vec![1.0; n], |w| w.to_vec());
@@ -219,7 +227,15 @@ impl Gbm {
             } else {
                 all_rows.clone()
             };
-            let (tree, leaves) = grow_tree(&binned, &binner, &g, &h, sample, params, &mut model.gain_importance);
+            let (tree, leaves) = grow_tree(
+                &binned,
+                &binner,
+                &g,
+                &h,
+                sample,
+                params,
+                &mut model.gain_importance,
+            );
             if params.subsample < 1.0 {
                 for (i, r) in raw.iter_mut().enumerate() {
                     *r += predict_binned(&tree, &binned, &binner, i);
@@ -301,7 +317,13 @@ fn predict_binned(tree: &[Node], binned: &[Vec<u8>], binner: &Binner, i: usize) 
     }
 }
 
-fn build_hist(binned: &[Vec<u8>], binner: &Binner, g: &[f64], h: &[f64], rows: &[u32]) -> Vec<Vec<Bin>> {
+fn build_hist(
+    binned: &[Vec<u8>],
+    binner: &Binner,
+    g: &[f64],
+    h: &[f64],
+    rows: &[u32],
+) -> Vec<Vec<Bin>> {
     binned
         .par_iter()
         .enumerate()
@@ -331,10 +353,10 @@ fn find_split(node: &Grow, params: &GbmParams) -> Option<SplitInfo> {
     let mut best: Option<SplitInfo> = None;
     for (f, hist) in node.hist.iter().enumerate() {
         let (mut gl, mut hl, mut nl) = (0.0, 0.0, 0u32);
-        for b in 0..hist.len().saturating_sub(1) {
-            gl += hist[b].g;
-            hl += hist[b].h;
-            nl += hist[b].n;
+        for (b, bin) in hist.iter().enumerate().take(hist.len().saturating_sub(1)) {
+            gl += bin.g;
+            hl += bin.h;
+            nl += bin.n;
             let nr = ns - nl;
             if (nl as usize) < params.min_samples_leaf {
                 continue;
@@ -411,10 +433,22 @@ fn grow_tree(
         };
         importance[split.feature] += split.gain;
         let col = &binned[split.feature];
-        let (left_rows, right_rows): (Vec<u32>, Vec<u32>) =
-            node.rows.iter().partition(|&&r| (col[r as usize] as usize) <= split.bin);
+        let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = node
+            .rows
+            .iter()
+            .partition(|&&r| (col[r as usize] as usize) <= split.bin);
         let small_is_left = left_rows.len() <= right_rows.len();
-        let small_hist = build_hist(binned, binner, g, h, if small_is_left { &left_rows } else { &right_rows });
+        let small_hist = build_hist(
+            binned,
+            binner,
+            g,
+            h,
+            if small_is_left {
+                &left_rows
+            } else {
+                &right_rows
+            },
+        );
         let big_hist: Vec<Vec<Bin>> = node
             .hist
             .iter()
@@ -507,7 +541,9 @@ mod tests {
     fn subsampled_fits_are_reproducible() {
         let x: Vec<f32> = (0..300).map(|i| ((i * 37) % 101) as f32).collect();
         let z: Vec<f32> = (0..300).map(|i| ((i * 11) % 7) as f32).collect();
-        let y: Vec<bool> = (0..300).map(|i| (i * 37) % 101 > 50 || i % 7 == 0).collect();
+        let y: Vec<bool> = (0..300)
+            .map(|i| (i * 37) % 101 > 50 || i % 7 == 0)
+            .collect();
         let rows: Vec<u32> = (0..300).collect();
         let params = GbmParams {
             subsample: 0.7,

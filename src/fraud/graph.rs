@@ -135,7 +135,9 @@ impl PairGraph {
     pub fn find(&self, src: u32, dst: u32) -> Option<usize> {
         let lo = self.out_offsets[src as usize] as usize;
         let run = self.out_pairs(src);
-        run.binary_search_by_key(&dst, |p| p.dst).ok().map(|i| lo + i)
+        run.binary_search_by_key(&dst, |p| p.dst)
+            .ok()
+            .map(|i| lo + i)
     }
 }
 

@@ -245,6 +245,6 @@ mod tests {
         assert_eq!(f[0], f[1]);
         assert_eq!(f[5], f[6]);
         assert_eq!(f[3], NO_FOLD);
-        assert!(f.iter().any(|&x| x == 0) && f.iter().any(|&x| x == 1));
+        assert!(f.contains(&0) && f.contains(&1));
     }
 }

@@ -29,7 +29,7 @@ pub fn money(amount: f64) -> String {
         let digits = whole.unsigned_abs().to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);
@@ -93,7 +93,9 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             last_ts_secs,
         } => {
             let timing = match (first_ts_secs, last_ts_secs) {
-                (Some(first), Some(last)) if last - first < 60 => format!(", all first used at {}", when(*first)),
+                (Some(first), Some(last)) if last - first < 60 => {
+                    format!(", all first used at {}", when(*first))
+                }
                 (Some(first), Some(last)) => format!(
                     ", first used within {} ({} to {})",
                     duration(last - first),
@@ -110,9 +112,19 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             )
         }
         Evidence::SimilarIdentifiers { entities, accounts } => {
-            let kind = entities.first().map_or("identifier", |&j| ds.entities.kind[j as usize].noun());
-            let values: Vec<&str> = entities.iter().take(4).map(|&j| ds.entities.value[j as usize].as_str()).collect();
-            let more = if entities.len() > 4 { format!(" and {} more", entities.len() - 4) } else { String::new() };
+            let kind = entities
+                .first()
+                .map_or("identifier", |&j| ds.entities.kind[j as usize].noun());
+            let values: Vec<&str> = entities
+                .iter()
+                .take(4)
+                .map(|&j| ds.entities.value[j as usize].as_str())
+                .collect();
+            let more = if entities.len() > 4 {
+                format!(" and {} more", entities.len() - 4)
+            } else {
+                String::new()
+            };
             format!(
                 "{} accounts hold near-identical {kind}s {}{more} ({})",
                 accounts.len(),
@@ -166,8 +178,16 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             let k = intermediates.len();
             let out: f64 = legs[..k].iter().map(|&t| tx.amount[t as usize]).sum();
             let back: f64 = legs[k..].iter().map(|&t| tx.amount[t as usize]).sum();
-            let first = legs.iter().map(|&t| tx.ts_secs[t as usize]).min().unwrap_or(0);
-            let last = legs.iter().map(|&t| tx.ts_secs[t as usize]).max().unwrap_or(0);
+            let first = legs
+                .iter()
+                .map(|&t| tx.ts_secs[t as usize])
+                .min()
+                .unwrap_or(0);
+            let last = legs
+                .iter()
+                .map(|&t| tx.ts_secs[t as usize])
+                .max()
+                .unwrap_or(0);
             format!(
                 "{} split {} over {k} accounts ({}) that passed {} on to {} within {} (from {})",
                 account(ds, *source),
@@ -189,7 +209,10 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             when(gather.first_ts_secs.min(scatter.first_ts_secs)),
             when(gather.last_ts_secs.max(scatter.last_ts_secs))
         ),
-        Evidence::CardBurst { merchant, tx: burst } => {
+        Evidence::CardBurst {
+            merchant,
+            tx: burst,
+        } => {
             let first = burst.first().map_or(0, |&t| tx.ts_secs[t as usize]);
             let last = burst.last().map_or(0, |&t| tx.ts_secs[t as usize]);
             let declined = burst.iter().filter(|&&t| tx.declined[t as usize]).count();
@@ -261,7 +284,9 @@ pub fn involves(ev: &Evidence, v: u32) -> bool {
             ..
         } => *source == v || *sink == v || intermediates.contains(&v),
         Evidence::GatherScatter { gather, scatter } => {
-            gather.center == v || gather.counterparties.contains(&v) || scatter.counterparties.contains(&v)
+            gather.center == v
+                || gather.counterparties.contains(&v)
+                || scatter.counterparties.contains(&v)
         }
         Evidence::CardBurst { .. } => true,
     }

@@ -15,10 +15,14 @@ use serde::Serialize;
 use super::csr::UnionFind;
 use super::dataset::{Dataset, DatasetError, Label};
 use super::detect::{DetectOptions, Detections, Evidence, Typology, detect_all};
-use super::features::{FeatureContext, FeatureMatrix, out_of_fold_label_features, structural_features};
+use super::features::{
+    FeatureContext, FeatureMatrix, out_of_fold_label_features, structural_features,
+};
 use super::gbm::{Gbm, GbmError, GbmParams};
 use super::graph::TxGraph;
-use super::model::{NO_FOLD, average_precision, calibration, grouped_folds, precision_at_k, roc_auc, Calibration};
+use super::model::{
+    Calibration, NO_FOLD, average_precision, calibration, grouped_folds, precision_at_k, roc_auc,
+};
 use super::reasons::{Reason, describe, involves, labelled_neighbour_reason, money};
 
 /// Candidate weights of the unsupervised score in the supervised blend.
@@ -42,7 +46,9 @@ pub enum ScoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("could not save the scores into the workspace: {0}; the CSV files are still valid — retry once no other program writes to the workspace")]
+    #[error(
+        "could not save the scores into the workspace: {0}; the CSV files are still valid — retry once no other program writes to the workspace"
+    )]
     Persist(#[source] rusqlite::Error),
     #[error("invalid scoring option: {0}")]
     Option(String),
@@ -337,7 +343,9 @@ pub fn score_dataset(
     let ctx = FeatureContext::new(ds, &graph, &det, &money);
     let mut structural = structural_features(&ctx);
     let unsupervised = unsupervised_scores(&ctx, &structural);
-    structural.columns.push(unsupervised.iter().map(|&x| x as f32).collect());
+    structural
+        .columns
+        .push(unsupervised.iter().map(|&x| x as f32).collect());
     structural.names.push("unsupervised_score".into());
     timings.push(("features", t.elapsed().as_secs_f64()));
     check()?;
@@ -354,7 +362,10 @@ pub fn score_dataset(
     let mut notes = det.notes.clone();
     let min = opts.min_labels_per_class.max(1);
     let (model, model_reason) = if opts.unsupervised {
-        (ModelKind::Unsupervised, "asked for the unsupervised score".to_string())
+        (
+            ModelKind::Unsupervised,
+            "asked for the unsupervised score".to_string(),
+        )
     } else if fraud == 0 && legit == 0 {
         (
             ModelKind::Unsupervised,
@@ -395,7 +406,9 @@ pub fn score_dataset(
             });
             let t = Instant::now();
             let (s, imp, fm) = final_fit(&prep, opts)?;
-            let w = cv.as_ref().map_or(0.0, |c: &CvMetrics| c.unsupervised_weight);
+            let w = cv
+                .as_ref()
+                .map_or(0.0, |c: &CvMetrics| c.unsupervised_weight);
             let s: Vec<f64> = s
                 .iter()
                 .zip(&prep.unsupervised)
@@ -488,7 +501,9 @@ pub fn unsupervised_scores(ctx: &FeatureContext<'_>, fm: &FeatureMatrix) -> Vec<
         let col = &fm.columns[i];
         let mut sorted: Vec<f32> = col.clone();
         sorted.sort_by(f32::total_cmp);
-        let Some(&median) = sorted.get(n / 2) else { continue };
+        let Some(&median) = sorted.get(n / 2) else {
+            continue;
+        };
         used += 1;
         for v in 0..n {
             let x = col[v];
@@ -613,16 +628,24 @@ fn choose_folds(prep: &Prepared<'_>, opts: &ScoreOptions) -> (Vec<u8>, String, V
     }
     let groups = uf.components().id;
     let folds = grouped_folds(&groups, &ds.labels, opts.folds, opts.seed);
-    let note = "one candidate ring held too many fraud labels to keep rings whole across folds".to_string();
+    let note = "one candidate ring held too many fraud labels to keep rings whole across folds"
+        .to_string();
     if folds_usable(&folds, &ds.labels, opts.folds) {
-        return (folds, "connected components of shared non-hub identifiers".into(), vec![note]);
+        return (
+            folds,
+            "connected components of shared non-hub identifiers".into(),
+            vec![note],
+        );
     }
     let singletons: Vec<u32> = (0..ds.n_accounts() as u32).collect();
     let folds = grouped_folds(&singletons, &ds.labels, opts.folds, opts.seed);
     (
         folds,
         "stratified random folds (components too uneven to group)".into(),
-        vec![note, "cross-validation fell back to ungrouped folds, so its figures are optimistic".into()],
+        vec![
+            note,
+            "cross-validation fell back to ungrouped folds, so its figures are optimistic".into(),
+        ],
     )
 }
 
@@ -690,11 +713,16 @@ fn cross_validate(
             stage: ScoreStage::CrossValidation(f as usize + 1, opts.folds),
             fraction: 0.4 + 0.45 * f32::from(f) / opts.folds as f32,
         });
-        let test: Vec<u32> = (0..ds.n_accounts() as u32).filter(|&v| folds[v as usize] == f).collect();
+        let test: Vec<u32> = (0..ds.n_accounts() as u32)
+            .filter(|&v| folds[v as usize] == f)
+            .collect();
         let train: Vec<u32> = (0..ds.n_accounts() as u32)
             .filter(|&v| folds[v as usize] != f && folds[v as usize] != NO_FOLD)
             .collect();
-        let y: Vec<bool> = train.iter().map(|&v| ds.labels[v as usize] == Label::Fraud).collect();
+        let y: Vec<bool> = train
+            .iter()
+            .map(|&v| ds.labels[v as usize] == Label::Fraud)
+            .collect();
         if test.is_empty() || y.iter().all(|b| *b) || y.iter().all(|b| !*b) {
             notes.push(format!("cross-validation fold {} skipped: its training part has one class only or it is empty", f + 1));
             continue;
@@ -716,11 +744,21 @@ fn cross_validate(
         let model = Gbm::fit(&cols, &train, &y, None, &params)?;
         let fit_secs = t.elapsed().as_secs_f64();
         let p = model.predict_proba(&cols, &test);
-        tracing::debug!(fold = f, label_secs, fit_secs, train = train.len(), test = test.len(), "cross-validation fold");
+        tracing::debug!(
+            fold = f,
+            label_secs,
+            fit_secs,
+            train = train.len(),
+            test = test.len(),
+            "cross-validation fold"
+        );
         oof.extend(test.iter().copied().zip(p));
     }
     oof.sort_by_key(|x| x.0);
-    let y: Vec<bool> = oof.iter().map(|x| ds.labels[x.0 as usize] == Label::Fraud).collect();
+    let y: Vec<bool> = oof
+        .iter()
+        .map(|x| ds.labels[x.0 as usize] == Label::Fraud)
+        .collect();
     // The weight of the unsupervised score in the final blend: the one that ranks the
     // out-of-fold accounts best (it carries typologies the labels have not shown yet).
     let blend = |w: f64| -> Vec<f64> {
@@ -749,7 +787,9 @@ fn cross_validate(
             precision_at_k: ks
                 .iter()
                 .filter(|&&k| k <= scores.len())
-                .filter_map(|&k| precision_at_k(&scores, &y, k).map(|precision| PrecisionAtK { k, precision }))
+                .filter_map(|&k| {
+                    precision_at_k(&scores, &y, k).map(|precision| PrecisionAtK { k, precision })
+                })
                 .collect(),
             calibration: calibration(&scores, &y),
             unsupervised_weight: best.0,
@@ -758,16 +798,25 @@ fn cross_validate(
     ))
 }
 
-fn final_fit(
-    prep: &Prepared<'_>,
-    opts: &ScoreOptions,
-) -> Result<(Vec<f64>, Vec<(String, f64)>, FeatureMatrix), ScoreError> {
+/// The final model's scores for every account, its top features by gain, and its features.
+type FinalFit = (Vec<f64>, Vec<(String, f64)>, FeatureMatrix);
+
+fn final_fit(prep: &Prepared<'_>, opts: &ScoreOptions) -> Result<FinalFit, ScoreError> {
     let ds = prep.ds;
     let labelled: Vec<u32> = (0..ds.n_accounts() as u32)
         .filter(|&v| ds.labels[v as usize] != Label::Unknown)
         .collect();
-    let y: Vec<bool> = labelled.iter().map(|&v| ds.labels[v as usize] == Label::Fraud).collect();
-    let lf = out_of_fold_label_features(&prep.ctx, &ds.labels, &labelled, opts.inner_folds, opts.seed);
+    let y: Vec<bool> = labelled
+        .iter()
+        .map(|&v| ds.labels[v as usize] == Label::Fraud)
+        .collect();
+    let lf = out_of_fold_label_features(
+        &prep.ctx,
+        &ds.labels,
+        &labelled,
+        opts.inner_folds,
+        opts.seed,
+    );
     let cols = columns_of(&prep.structural, &lf);
     let params = GbmParams {
         seed: opts.seed,
@@ -782,7 +831,16 @@ fn final_fit(
         .gain_importance()
         .iter()
         .enumerate()
-        .map(|(i, g)| (names[i].clone(), if total > 0.0 { (g / total * 1e4).round() / 1e4 } else { 0.0 }))
+        .map(|(i, g)| {
+            (
+                names[i].clone(),
+                if total > 0.0 {
+                    (g / total * 1e4).round() / 1e4
+                } else {
+                    0.0
+                },
+            )
+        })
         .collect();
     imp.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     imp.truncate(15);
@@ -793,7 +851,11 @@ fn final_fit(
 }
 
 fn clean(x: f64) -> f64 {
-    if x.is_finite() { x.clamp(0.0, 1.0) } else { 0.0 }
+    if x.is_finite() {
+        x.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
 }
 
 /// Cluster scores, primary clusters and reasons.
@@ -810,7 +872,11 @@ fn assemble(prep: &Prepared<'_>, scores: &[f64]) -> (Vec<AccountScore>, Vec<Clus
         .map(|(i, c)| {
             let k = c.members.len().max(1) as f64;
             let mean = c.members.iter().map(|&m| scores[m as usize]).sum::<f64>() / k;
-            let max = c.members.iter().map(|&m| scores[m as usize]).fold(0.0, f64::max);
+            let max = c
+                .members
+                .iter()
+                .map(|&m| scores[m as usize])
+                .fold(0.0, f64::max);
             (i, clean(0.45 * max + 0.45 * mean + 0.1 * c.strength))
         })
         .collect();
@@ -908,7 +974,13 @@ fn identity_neighbours(prep: &Prepared<'_>, v: u32) -> Vec<u32> {
         if prep.det.hub_entities.binary_search(&e.entity).is_ok() {
             continue;
         }
-        out.extend(prep.ctx.entity_users(e.entity).iter().copied().filter(|&u| u != v));
+        out.extend(
+            prep.ctx
+                .entity_users(e.entity)
+                .iter()
+                .copied()
+                .filter(|&u| u != v),
+        );
     }
     out.sort_unstable();
     out.dedup();
@@ -930,12 +1002,19 @@ fn behaviour_reasons(fm: &FeatureMatrix, v: u32) -> Vec<Reason> {
     if pass >= 0.9 && received >= 1_000.0 {
         let dwell = fm.get("dwell_hours", v);
         let dwell_text = if dwell >= 0.0 {
-            format!(", typically {:.0} h after it arrived", (f64::from(dwell)).exp_m1())
+            format!(
+                ", typically {:.0} h after it arrived",
+                (f64::from(dwell)).exp_m1()
+            )
         } else {
             String::new()
         };
         out.push(Reason {
-            text: format!("passed on {:.0}% of the {} it received{dwell_text}", f64::from(pass) * 100.0, money(received)),
+            text: format!(
+                "passed on {:.0}% of the {} it received{dwell_text}",
+                f64::from(pass) * 100.0,
+                money(received)
+            ),
             weight: 0.25,
             evidence: None,
         });
@@ -944,7 +1023,10 @@ fn behaviour_reasons(fm: &FeatureMatrix, v: u32) -> Vec<Reason> {
     let declined = (fm.get("declined", v) as f64).exp_m1().round();
     if declined >= 3.0 && declined_share >= 0.5 {
         out.push(Reason {
-            text: format!("{declined:.0} declined attempts ({:.0}% of its transactions)", f64::from(declined_share) * 100.0),
+            text: format!(
+                "{declined:.0} declined attempts ({:.0}% of its transactions)",
+                f64::from(declined_share) * 100.0
+            ),
             weight: 0.3,
             evidence: None,
         });
@@ -973,7 +1055,11 @@ impl ScoreReport {
     pub fn clusters_csv(&self, ds_ext_ids: &[String]) -> String {
         let mut out = String::from("cluster_id,score,size,typology,members,reasons\n");
         for c in &self.clusters {
-            let members: Vec<&str> = c.members.iter().map(|&m| ds_ext_ids[m as usize].as_str()).collect();
+            let members: Vec<&str> = c
+                .members
+                .iter()
+                .map(|&m| ds_ext_ids[m as usize].as_str())
+                .collect();
             out.push_str(&format!(
                 "{},{:.6},{},{},{},{}\n",
                 c.id,
@@ -989,7 +1075,8 @@ impl ScoreReport {
 
     /// The `metrics.json` text.
     pub fn metrics_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(&self.metrics).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut s = serde_json::to_string_pretty(&self.metrics)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }
@@ -1110,7 +1197,9 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), ScoreError> {
 /// Transaction indices behind a piece of evidence (for checks and drill-down).
 pub fn evidence_transactions(ev: &Evidence) -> Vec<u32> {
     match ev {
-        Evidence::Cycle { tx, .. } | Evidence::ScatterGather { tx, .. } | Evidence::CardBurst { tx, .. } => tx.clone(),
+        Evidence::Cycle { tx, .. }
+        | Evidence::ScatterGather { tx, .. }
+        | Evidence::CardBurst { tx, .. } => tx.clone(),
         Evidence::FanIn(h) | Evidence::FanOut(h) => h.tx.clone(),
         Evidence::GatherScatter { gather, scatter } => {
             let mut t = gather.tx.clone();

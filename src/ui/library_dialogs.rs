@@ -213,8 +213,7 @@ fn save_named_ui(ui: &mut egui::Ui, input: &mut LibraryInput, cmds: &mut Vec<Com
     ui.weak("A recipe with the same name is replaced.");
     ui.horizontal(|ui| {
         let ok = !input.save_name.trim().is_empty();
-        let save = ui.add_enabled(ok, egui::Button::new("Save")).clicked();
-        if ok && (save || enter) {
+        if ok && (ui.add_enabled(ok, egui::Button::new("Save")).clicked() || enter) {
             cmds.push(lib(LibraryCommand::Page(PageCommand::SaveNamed(
                 input.save_name.trim().to_string(),
             ))));

@@ -49,7 +49,9 @@ pub fn detect_card_bursts(ds: &Dataset, opts: &DetectOptions) -> Vec<Candidate> 
         let ts = |k: usize| tx.ts_secs[events[k] as usize];
         let span = data_span as f64;
         let expected = events.len() as f64 * w as f64 / span;
-        let threshold = (opts.min_burst_attempts as f64).max(RATE_MULTIPLE * expected).ceil() as usize;
+        let threshold = (opts.min_burst_attempts as f64)
+            .max(RATE_MULTIPLE * expected)
+            .ceil() as usize;
         let mut lo = 0usize;
         let mut found = 0usize;
         while lo < events.len() && found < MAX_BURSTS_PER_MERCHANT {
@@ -60,8 +62,15 @@ pub fn detect_card_bursts(ds: &Dataset, opts: &DetectOptions) -> Vec<Candidate> 
             }
             let burst = &events[lo..hi];
             let declined = burst.iter().filter(|&&t| tx.declined[t as usize]).count();
-            let small = burst.iter().filter(|&&t| tx.amount[t as usize] <= SMALL_AMOUNT).count();
-            let mut cards: Vec<u32> = burst.iter().map(|&t| tx.card[t as usize]).filter(|&c| c != NONE).collect();
+            let small = burst
+                .iter()
+                .filter(|&&t| tx.amount[t as usize] <= SMALL_AMOUNT)
+                .count();
+            let mut cards: Vec<u32> = burst
+                .iter()
+                .map(|&t| tx.card[t as usize])
+                .filter(|&c| c != NONE)
+                .collect();
             cards.sort_unstable();
             cards.dedup();
             let k = burst.len() as f64;
@@ -76,7 +85,8 @@ pub fn detect_card_bursts(ds: &Dataset, opts: &DetectOptions) -> Vec<Candidate> 
                 out.push(Candidate {
                     typology: Typology::CardTesting,
                     members,
-                    strength: (0.4 + 0.3 * declined_share + 0.2 * small_share + 0.1 * many_cards).min(1.0),
+                    strength: (0.4 + 0.3 * declined_share + 0.2 * small_share + 0.1 * many_cards)
+                        .min(1.0),
                     evidence: vec![Evidence::CardBurst {
                         merchant: j as u32,
                         tx: burst.to_vec(),

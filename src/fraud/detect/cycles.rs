@@ -18,6 +18,9 @@ const MAX_CYCLES_PER_START: usize = 16;
 /// First-hop transfers tried per pair (earliest, middle, latest).
 const FIRST_HOP_TRIES: usize = 3;
 
+/// A cycle: accounts in order and one transaction per hop.
+type FoundCycle = (Vec<u32>, Vec<u32>);
+
 /// Cycle detector output.
 #[derive(Clone, Debug, Default)]
 pub struct CycleHits {
@@ -36,7 +39,7 @@ struct Search<'a> {
     steps: usize,
     path: Vec<u32>,
     tx: Vec<u32>,
-    found: Vec<(Vec<u32>, Vec<u32>)>,
+    found: Vec<FoundCycle>,
     seen: HashSet<Vec<u32>>,
 }
 
@@ -51,7 +54,8 @@ impl Search<'_> {
     }
 
     fn walk(&mut self, u: u32, arrival_secs: i64) {
-        if self.steps >= self.opts.cycle_steps_per_start || self.found.len() >= MAX_CYCLES_PER_START {
+        if self.steps >= self.opts.cycle_steps_per_start || self.found.len() >= MAX_CYCLES_PER_START
+        {
             return;
         }
         self.steps += 1;
@@ -60,13 +64,14 @@ impl Search<'_> {
         for i in lo..hi {
             let w = self.money.pairs[i].dst;
             if w == self.start {
-                if self.path.len() >= 3 && !self.seen.contains(&self.path) {
-                    if let Some(t) = self.next_tx(i, arrival_secs) {
-                        let mut tx = self.tx.clone();
-                        tx.push(t);
-                        self.seen.insert(self.path.clone());
-                        self.found.push((self.path.clone(), tx));
-                    }
+                if self.path.len() >= 3
+                    && !self.seen.contains(&self.path)
+                    && let Some(t) = self.next_tx(i, arrival_secs)
+                {
+                    let mut tx = self.tx.clone();
+                    tx.push(t);
+                    self.seen.insert(self.path.clone());
+                    self.found.push((self.path.clone(), tx));
                 }
                 continue;
             }
@@ -91,7 +96,12 @@ impl Search<'_> {
     }
 }
 
-fn search_from(ds: &Dataset, money: &PairGraph, opts: &DetectOptions, s: u32) -> (Vec<(Vec<u32>, Vec<u32>)>, bool) {
+fn search_from(
+    ds: &Dataset,
+    money: &PairGraph,
+    opts: &DetectOptions,
+    s: u32,
+) -> (Vec<FoundCycle>, bool) {
     if money.out_pairs(s).len() > opts.cycle_max_out_degree {
         return (Vec::new(), false);
     }
@@ -130,14 +140,15 @@ fn search_from(ds: &Dataset, money: &PairGraph, opts: &DetectOptions, s: u32) ->
             search.tx.pop();
         }
     }
-    let exhausted = search.steps >= opts.cycle_steps_per_start || search.found.len() >= MAX_CYCLES_PER_START;
+    let exhausted =
+        search.steps >= opts.cycle_steps_per_start || search.found.len() >= MAX_CYCLES_PER_START;
     (search.found, exhausted)
 }
 
 /// Finds time-ordered cycles of 3 to `max_cycle_len` accounts.
 pub fn detect_cycles(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> CycleHits {
     let n = ds.n_accounts() as u32;
-    let per_start: Vec<(Vec<(Vec<u32>, Vec<u32>)>, bool)> = (0..n)
+    let per_start: Vec<(Vec<FoundCycle>, bool)> = (0..n)
         .into_par_iter()
         .map(|s| search_from(ds, &g.money, opts, s))
         .collect();
@@ -152,14 +163,21 @@ pub fn detect_cycles(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> CycleHi
     let mut reported: HashSet<Vec<u32>> = HashSet::new();
     'outer: for (cycles, _) in per_start {
         for (path, tx) in cycles {
-            let lo = path.iter().enumerate().min_by_key(|x| x.1).map_or(0, |x| x.0);
+            let lo = path
+                .iter()
+                .enumerate()
+                .min_by_key(|x| x.1)
+                .map_or(0, |x| x.0);
             let mut key = path[lo..].to_vec();
             key.extend(&path[..lo]);
             if !reported.insert(key) {
                 continue;
             }
             if hits.candidates.len() >= opts.max_cycles {
-                hits.notes.push(format!("cycle search stopped at {} cycles", opts.max_cycles));
+                hits.notes.push(format!(
+                    "cycle search stopped at {} cycles",
+                    opts.max_cycles
+                ));
                 break 'outer;
             }
             let strength = cycle_strength(ds, &tx);
@@ -178,7 +196,10 @@ pub fn detect_cycles(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> CycleHi
 
 /// Laundering cycles pass on most of what they get, quickly; bill-splitting cycles do not.
 fn cycle_strength(ds: &Dataset, tx: &[u32]) -> f64 {
-    let amounts: Vec<f64> = tx.iter().map(|&t| ds.tx.amount[t as usize].max(0.0)).collect();
+    let amounts: Vec<f64> = tx
+        .iter()
+        .map(|&t| ds.tx.amount[t as usize].max(0.0))
+        .collect();
     let max = amounts.iter().copied().fold(0.0, f64::max);
     let min = amounts.iter().copied().fold(f64::MAX, f64::min);
     let retention = if max > 0.0 { min / max } else { 0.0 };

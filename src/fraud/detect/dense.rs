@@ -43,7 +43,9 @@ impl DenseInput {
             }
         }
         for e in &ds.identity {
-            if !is_hub[e.entity as usize] && ds.entities.kind[e.entity as usize] != EntityKind::Merchant {
+            if !is_hub[e.entity as usize]
+                && ds.entities.kind[e.entity as usize] != EntityKind::Merchant
+            {
                 edges.push((e.account, u64::from(e.entity)));
             }
         }
@@ -110,7 +112,9 @@ fn two_core(n_nodes: usize, edges: &[(u32, u32)], offset: u32) -> Vec<bool> {
         cur[b] += 1;
     }
     let mut alive = vec![true; n_nodes];
-    let mut stack: Vec<u32> = (0..n_nodes as u32).filter(|&v| degree[v as usize] < 2).collect();
+    let mut stack: Vec<u32> = (0..n_nodes as u32)
+        .filter(|&v| degree[v as usize] < 2)
+        .collect();
     while let Some(v) = stack.pop() {
         if !alive[v as usize] {
             continue;
@@ -179,7 +183,8 @@ pub fn densest_blocks(input: &DenseInput, opts: &DetectOptions) -> Vec<Candidate
         }
         out.push(Candidate {
             typology: Typology::DenseBlock,
-            strength: (0.2 + 0.4 * fill + 0.2 * ((rows.len() as f64 - 2.0) / 8.0).clamp(0.0, 1.0)).min(1.0),
+            strength: (0.2 + 0.4 * fill + 0.2 * ((rows.len() as f64 - 2.0) / 8.0).clamp(0.0, 1.0))
+                .min(1.0),
             evidence: vec![Evidence::DenseBlock {
                 accounts: accounts.clone(),
                 objects,
@@ -274,7 +279,9 @@ fn peel(n_nodes: usize, r: usize, edges: &[(u32, u32)]) -> Option<(Vec<u32>, Vec
         keep[v as usize] = true;
     }
     let rows: Vec<u32> = (0..r as u32).filter(|&v| keep[v as usize]).collect();
-    let cols: Vec<u32> = (r as u32..n_nodes as u32).filter(|&v| keep[v as usize]).collect();
+    let cols: Vec<u32> = (r as u32..n_nodes as u32)
+        .filter(|&v| keep[v as usize])
+        .collect();
     let links = edges
         .iter()
         .filter(|&&(a, c)| keep[a as usize] && keep[(c + offset) as usize])

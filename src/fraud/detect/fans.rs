@@ -49,7 +49,10 @@ impl Fans {
     /// Candidates for the fan hits.
     pub fn candidates(&self, opts: &DetectOptions) -> Vec<Candidate> {
         let mut out = Vec::new();
-        for (hits, typology) in [(&self.fan_in, Typology::FanIn), (&self.fan_out, Typology::FanOut)] {
+        for (hits, typology) in [
+            (&self.fan_in, Typology::FanIn),
+            (&self.fan_out, Typology::FanOut),
+        ] {
             for h in hits {
                 let mut members = h.counterparties.clone();
                 members.push(h.center);
@@ -59,7 +62,8 @@ impl Fans {
                 let size_term = ((k - opts.min_fan as f64) / 10.0).clamp(0.0, 1.0);
                 let alike = (1.0 - h.amount_cv).clamp(0.0, 1.0);
                 let one_off = 1.0 - h.recurring_share;
-                let strength = (0.15 + 0.25 * alike * alike + 0.2 * size_term) * (0.3 + 0.7 * one_off);
+                let strength =
+                    (0.15 + 0.25 * alike * alike + 0.2 * size_term) * (0.3 + 0.7 * one_off);
                 let evidence = match typology {
                     Typology::FanIn => Evidence::FanIn(h.clone()),
                     _ => Evidence::FanOut(h.clone()),
@@ -114,7 +118,11 @@ fn side(ds: &Dataset, g: &TxGraph, v: u32, incoming: bool, out: &mut Vec<(i64, u
 }
 
 /// The window with the most distinct counterparties: (peak, start, end) over `events`.
-fn best_window(events: &[(i64, u32, u32)], window_secs: i64, counts: &mut [u32]) -> (usize, usize, usize) {
+fn best_window(
+    events: &[(i64, u32, u32)],
+    window_secs: i64,
+    counts: &mut [u32],
+) -> (usize, usize, usize) {
     let (mut best, mut best_lo, mut best_hi) = (0usize, 0usize, 0usize);
     let mut distinct = 0usize;
     let mut lo = 0usize;
@@ -148,7 +156,14 @@ enum FanResult {
     Hub(u32, usize),
 }
 
-fn fan_of(ds: &Dataset, g: &TxGraph, v: u32, incoming: bool, opts: &DetectOptions, buf: &mut (Vec<u32>, Vec<(i64, u32, u32)>)) -> FanResult {
+fn fan_of(
+    ds: &Dataset,
+    g: &TxGraph,
+    v: u32,
+    incoming: bool,
+    opts: &DetectOptions,
+    buf: &mut (Vec<u32>, Vec<(i64, u32, u32)>),
+) -> FanResult {
     let distinct_total = if incoming {
         g.money.in_pair_ids(v).len()
     } else {
@@ -170,7 +185,10 @@ fn fan_of(ds: &Dataset, g: &TxGraph, v: u32, incoming: bool, opts: &DetectOption
     let mut counterparties: Vec<u32> = window.iter().map(|e| e.2).collect();
     counterparties.sort_unstable();
     counterparties.dedup();
-    let amounts: Vec<f64> = window.iter().map(|e| ds.tx.amount[e.1 as usize].max(0.0)).collect();
+    let amounts: Vec<f64> = window
+        .iter()
+        .map(|e| ds.tx.amount[e.1 as usize].max(0.0))
+        .collect();
     let (first, last) = (window[0].0, window[window.len() - 1].0);
     let mut recurring: Vec<u32> = events
         .iter()
@@ -243,7 +261,11 @@ pub fn detect_scatter_gather(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) ->
                 if m_outs.len() > opts.max_intermediate_out_degree {
                     continue;
                 }
-                let Some(&t_sm) = money.txs_of(lo + k).iter().find(|&&t| !ds.tx.declined[t as usize]) else {
+                let Some(&t_sm) = money
+                    .txs_of(lo + k)
+                    .iter()
+                    .find(|&&t| !ds.tx.declined[t as usize])
+                else {
                     continue;
                 };
                 let ts_sm = ds.tx.ts_secs[t_sm as usize];
@@ -254,7 +276,9 @@ pub fn detect_scatter_gather(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) ->
                     }
                     let leg = money.txs_of(m_lo + j).iter().find(|&&t| {
                         let ts = ds.tx.ts_secs[t as usize];
-                        !ds.tx.declined[t as usize] && ts >= ts_sm && ts - ts_sm <= opts.fan_window_secs
+                        !ds.tx.declined[t as usize]
+                            && ts >= ts_sm
+                            && ts - ts_sm <= opts.fan_window_secs
                     });
                     if let Some(&t_mt) = leg {
                         sinks.entry(q.dst).or_default().push((m, t_sm, t_mt));
@@ -275,9 +299,19 @@ pub fn detect_scatter_gather(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) ->
                 members.dedup();
                 let mut tx: Vec<u32> = legs.iter().map(|l| l.1).collect();
                 tx.extend(legs.iter().map(|l| l.2));
-                let out_amt: f64 = legs.iter().map(|l| ds.tx.amount[l.1 as usize].max(0.0)).sum();
-                let in_amt: f64 = legs.iter().map(|l| ds.tx.amount[l.2 as usize].max(0.0)).sum();
-                let retention = if out_amt > 0.0 { (in_amt / out_amt).min(1.0) } else { 0.0 };
+                let out_amt: f64 = legs
+                    .iter()
+                    .map(|l| ds.tx.amount[l.1 as usize].max(0.0))
+                    .sum();
+                let in_amt: f64 = legs
+                    .iter()
+                    .map(|l| ds.tx.amount[l.2 as usize].max(0.0))
+                    .sum();
+                let retention = if out_amt > 0.0 {
+                    (in_amt / out_amt).min(1.0)
+                } else {
+                    0.0
+                };
                 let k = legs.len() as f64;
                 out.push(Candidate {
                     typology: Typology::ScatterGather,
@@ -319,7 +353,8 @@ pub fn detect_gather_scatter(fans: &Fans, opts: &DetectOptions) -> Vec<Candidate
         members.sort_unstable();
         members.dedup();
         let ratio = if gin.total_amount > 0.0 {
-            (gout.total_amount / gin.total_amount).min(gin.total_amount / gout.total_amount.max(1e-9))
+            (gout.total_amount / gin.total_amount)
+                .min(gin.total_amount / gout.total_amount.max(1e-9))
         } else {
             0.0
         };

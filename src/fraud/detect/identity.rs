@@ -70,7 +70,10 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
     }
     let data_start = ds.tx.ts_secs.first().copied().unwrap_or(0);
     for e in &ds.identity {
-        let t = e.first_seen_secs.or(e.last_seen_secs).unwrap_or(UNKNOWN_TIME);
+        let t = e
+            .first_seen_secs
+            .or(e.last_seen_secs)
+            .unwrap_or(UNKNOWN_TIME);
         by_entity[e.entity as usize].push((e.account, t));
     }
     let mut hits = IdentityHits {
@@ -103,7 +106,9 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         }
         shared.push(j as u32);
         // Unknown times say nothing about timing: count them as a wide span.
-        let span_days = known_span(users).map_or(365.0, |(lo, hi)| ((hi - lo).max(0) as f64 / DAY_SECS) as f32);
+        let span_days = known_span(users).map_or(365.0, |(lo, hi)| {
+            ((hi - lo).max(0) as f64 / DAY_SECS) as f32
+        });
         let k = users.len() as f32;
         for &(a, _) in users.iter() {
             kinds[a as usize].insert(ds.entities.kind[j] as u8);
@@ -187,7 +192,8 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
     let mut account_strength = vec![0f64; n];
     for &j in &shared {
         for &(a, _) in &by_entity[j as usize] {
-            account_strength[a as usize] = account_strength[a as usize].max(entity_strength[j as usize]);
+            account_strength[a as usize] =
+                account_strength[a as usize].max(entity_strength[j as usize]);
         }
     }
     for group in &similar {
@@ -204,7 +210,11 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         ents.sort_by(|&a, &b| {
             entity_strength[b as usize]
                 .total_cmp(&entity_strength[a as usize])
-                .then(by_entity[b as usize].len().cmp(&by_entity[a as usize].len()))
+                .then(
+                    by_entity[b as usize]
+                        .len()
+                        .cmp(&by_entity[a as usize].len()),
+                )
                 .then(a.cmp(&b))
         });
         let mut evidence = Vec::new();
@@ -212,7 +222,11 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         for &j in ents.iter() {
             kinds_here.insert(ds.entities.kind[j as usize] as u8);
         }
-        let n_similar: usize = comp_similar[c].iter().map(|&g| similar[g].1.len()).max().unwrap_or(0);
+        let n_similar: usize = comp_similar[c]
+            .iter()
+            .map(|&g| similar[g].1.len())
+            .max()
+            .unwrap_or(0);
         if n_similar >= 2 {
             for &g in comp_similar[c].iter().take(2) {
                 evidence.push(Evidence::SimilarIdentifiers {
@@ -234,7 +248,10 @@ pub fn detect_shared_identity(ds: &Dataset, opts: &DetectOptions) -> IdentityHit
         for &g in &comp_similar[c] {
             kinds_here.insert(100 + ds.entities.kind[similar[g].0[0] as usize] as u8);
         }
-        let mut best = ents.iter().map(|&j| entity_strength[j as usize]).fold(0.0, f64::max);
+        let mut best = ents
+            .iter()
+            .map(|&j| entity_strength[j as usize])
+            .fold(0.0, f64::max);
         if n_similar >= 2 {
             best = best.max(similar_strength(n_similar));
         }
@@ -257,21 +274,34 @@ const SEQUENTIAL_GAP: u64 = 3;
 /// value/index. National ids and phone numbers are compared as digit strings turned into
 /// numbers (neighbours within [`SEQUENTIAL_GAP`]); e-mail addresses by their local part with
 /// digits and `+tags` removed, and only when the local part had digits (patterned addresses).
-fn similar_identifiers(ds: &Dataset, by_entity: &[Vec<(u32, i64)>], opts: &DetectOptions) -> Vec<(Vec<u32>, Vec<u32>)> {
+fn similar_identifiers(
+    ds: &Dataset,
+    by_entity: &[Vec<(u32, i64)>],
+    opts: &DetectOptions,
+) -> Vec<(Vec<u32>, Vec<u32>)> {
     let mut out = Vec::new();
     for kind in [EntityKind::NationalId, EntityKind::Phone] {
         let mut keyed: Vec<(u64, u32)> = (0..ds.entities.db_id.len() as u32)
             .filter(|&j| ds.entities.kind[j as usize] == kind && !by_entity[j as usize].is_empty())
             .filter_map(|j| {
-                let digits: String = ds.entities.value[j as usize].chars().filter(|c| c.is_ascii_digit()).collect();
-                (digits.len() >= 6 && digits.len() <= 18).then(|| digits.parse::<u64>().ok()).flatten().map(|d| (d, j))
+                let digits: String = ds.entities.value[j as usize]
+                    .chars()
+                    .filter(|c| c.is_ascii_digit())
+                    .collect();
+                (digits.len() >= 6 && digits.len() <= 18)
+                    .then(|| digits.parse::<u64>().ok())
+                    .flatten()
+                    .map(|d| (d, j))
             })
             .collect();
         keyed.sort_unstable();
         let mut run: Vec<u32> = Vec::new();
         let mut flush = |run: &mut Vec<u32>| {
             if run.len() >= 2 && run.len() <= opts.max_accounts_per_identifier {
-                let mut accounts: Vec<u32> = run.iter().flat_map(|&j| by_entity[j as usize].iter().map(|u| u.0)).collect();
+                let mut accounts: Vec<u32> = run
+                    .iter()
+                    .flat_map(|&j| by_entity[j as usize].iter().map(|u| u.0))
+                    .collect();
                 accounts.sort_unstable();
                 accounts.dedup();
                 if accounts.len() >= 2 {
@@ -289,7 +319,9 @@ fn similar_identifiers(ds: &Dataset, by_entity: &[Vec<(u32, i64)>], opts: &Detec
         flush(&mut run);
     }
     let mut stems: Vec<(String, u32)> = (0..ds.entities.db_id.len() as u32)
-        .filter(|&j| ds.entities.kind[j as usize] == EntityKind::Email && !by_entity[j as usize].is_empty())
+        .filter(|&j| {
+            ds.entities.kind[j as usize] == EntityKind::Email && !by_entity[j as usize].is_empty()
+        })
         .filter_map(|j| {
             let v = ds.entities.value[j as usize].to_ascii_lowercase();
             let (local, domain) = v.split_once('@')?;
@@ -298,7 +330,9 @@ fn similar_identifiers(ds: &Dataset, by_entity: &[Vec<(u32, i64)>], opts: &Detec
                 return None;
             }
             let stem: String = local.chars().filter(|c| !c.is_ascii_digit()).collect();
-            let stem = stem.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string();
+            let stem = stem
+                .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                .to_string();
             (stem.len() >= 3).then(|| (format!("{stem}@{domain}"), j))
         })
         .collect();
@@ -311,7 +345,10 @@ fn similar_identifiers(ds: &Dataset, by_entity: &[Vec<(u32, i64)>], opts: &Detec
         }
         let ents: Vec<u32> = stems[i..k].iter().map(|x| x.1).collect();
         if ents.len() >= 2 && ents.len() <= opts.max_accounts_per_identifier {
-            let mut accounts: Vec<u32> = ents.iter().flat_map(|&j| by_entity[j as usize].iter().map(|u| u.0)).collect();
+            let mut accounts: Vec<u32> = ents
+                .iter()
+                .flat_map(|&j| by_entity[j as usize].iter().map(|u| u.0))
+                .collect();
             accounts.sort_unstable();
             accounts.dedup();
             if accounts.len() >= 2 {
@@ -331,14 +368,21 @@ fn similar_strength(accounts: usize) -> f64 {
 /// How telling one shared identifier is: the rarer its kind is to share, the more accounts
 /// took it up freshly (after they were already active, or as new accounts), the closer
 /// together they did, and whether those accounts were opened in one batch.
-fn identifier_strength(ds: &Dataset, j: usize, users: &[(u32, i64)], first_activity: &[i64], data_start: i64) -> f64 {
+fn identifier_strength(
+    ds: &Dataset,
+    j: usize,
+    users: &[(u32, i64)],
+    first_activity: &[i64],
+    data_start: i64,
+) -> f64 {
     let fresh: Vec<(u32, i64)> = users
         .iter()
         .copied()
         .filter(|&(a, t)| {
             t != UNKNOWN_TIME
                 && (t > first_activity[a as usize].saturating_add(3 * DAY_SECS as i64)
-                    || ds.accounts.created_at_secs[a as usize].is_some_and(|c| c >= data_start - 7 * DAY_SECS as i64))
+                    || ds.accounts.created_at_secs[a as usize]
+                        .is_some_and(|c| c >= data_start - 7 * DAY_SECS as i64))
         })
         .collect();
     let k = fresh.len() as f64;
@@ -352,7 +396,11 @@ fn identifier_strength(ds: &Dataset, j: usize, users: &[(u32, i64)], first_activ
     let tight = match known_span(&fresh) {
         Some((lo, hi)) => {
             let span_days = (hi - lo).max(0) as f64 / DAY_SECS;
-            if span_days <= 3.0 { 1.0 } else { (1.0 - (span_days - 3.0) / 30.0).clamp(0.2, 1.0) }
+            if span_days <= 3.0 {
+                1.0
+            } else {
+                (1.0 - (span_days - 3.0) / 30.0).clamp(0.2, 1.0)
+            }
         }
         None => 0.2,
     };
@@ -364,5 +412,7 @@ fn identifier_strength(ds: &Dataset, j: usize, users: &[(u32, i64)], first_activ
         (Some(lo), Some(hi)) if created.len() >= 2 && (hi - lo) as f64 <= 7.0 * DAY_SECS => 1.0,
         _ => 0.0,
     };
-    (kind_weight * (0.15 + 0.85 * many) * (0.4 + 0.6 * tight) * if k >= 2.0 { 1.0 } else { 0.3 } + 0.2 * batch).min(1.0)
+    (kind_weight * (0.15 + 0.85 * many) * (0.4 + 0.6 * tight) * if k >= 2.0 { 1.0 } else { 0.3 }
+        + 0.2 * batch)
+        .min(1.0)
 }

@@ -378,7 +378,11 @@ pub fn detect_all(
     let stop = || cancel.load(Ordering::Relaxed);
 
     let timed = |name: &'static str, t: std::time::Instant| {
-        tracing::debug!(detector = name, secs = t.elapsed().as_secs_f64(), "detector finished");
+        tracing::debug!(
+            detector = name,
+            secs = t.elapsed().as_secs_f64(),
+            "detector finished"
+        );
     };
     let ((ident, cyc), (fans, (bursts, community))) = rayon::join(
         || {
@@ -415,7 +419,8 @@ pub fn detect_all(
                         },
                         || {
                             let t = std::time::Instant::now();
-                            let r = label_propagation(money_undirected, opts.seed, opts.lpa_max_sweeps);
+                            let r =
+                                label_propagation(money_undirected, opts.seed, opts.lpa_max_sweeps);
                             timed("label_propagation", t);
                             r
                         },
@@ -454,7 +459,8 @@ pub fn detect_all(
     // Fans and the patterns built on them.
     for h in &fans.fan_in {
         let s = &mut det.signals;
-        s.fan_in_peak[h.center as usize] = s.fan_in_peak[h.center as usize].max(h.counterparties.len() as f32);
+        s.fan_in_peak[h.center as usize] =
+            s.fan_in_peak[h.center as usize].max(h.counterparties.len() as f32);
         s.fan_in_amount_cv[h.center as usize] = h.amount_cv as f32;
         for &c in &h.counterparties {
             s.in_fan_of_other[c as usize] += 1.0;
@@ -462,7 +468,8 @@ pub fn detect_all(
     }
     for h in &fans.fan_out {
         let s = &mut det.signals;
-        s.fan_out_peak[h.center as usize] = s.fan_out_peak[h.center as usize].max(h.counterparties.len() as f32);
+        s.fan_out_peak[h.center as usize] =
+            s.fan_out_peak[h.center as usize].max(h.counterparties.len() as f32);
         s.fan_out_amount_cv[h.center as usize] = h.amount_cv as f32;
         for &c in &h.counterparties {
             s.in_fan_out_of_other[c as usize] += 1.0;
@@ -506,11 +513,17 @@ pub fn detect_all(
     }
     det.candidates.extend(bursts);
     // Dense blocks: accounts × (merchants, identifiers, promo codes), and payers × payees.
-    let inputs = [DenseInput::objects(ds, g, &det.hub_entities), DenseInput::money(g, n)];
+    let inputs = [
+        DenseInput::objects(ds, g, &det.hub_entities),
+        DenseInput::money(g, n),
+    ];
     let t = std::time::Instant::now();
     let blocks: Vec<Vec<Candidate>> = {
         use rayon::prelude::*;
-        inputs.par_iter().map(|input| densest_blocks(input, opts)).collect()
+        inputs
+            .par_iter()
+            .map(|input| densest_blocks(input, opts))
+            .collect()
     };
     timed("dense_blocks", t);
     for c in blocks.into_iter().flatten() {
@@ -537,7 +550,10 @@ pub fn detect_all(
     det.candidates
         .dedup_by(|a, b| a.typology == b.typology && a.members == b.members);
     for c in &det.candidates {
-        let t = Typology::ALL.iter().position(|x| *x == c.typology).unwrap_or(0);
+        let t = Typology::ALL
+            .iter()
+            .position(|x| *x == c.typology)
+            .unwrap_or(0);
         for &m in &c.members {
             let slot = &mut det.signals.hit_strength[m as usize][t];
             *slot = slot.max(c.strength as f32);
@@ -554,9 +570,17 @@ pub fn detect_all(
     Some(det)
 }
 
-fn community_candidates(g: &TxGraph, community: &[u32], opts: &DetectOptions, det: &mut Detections) {
-    let n = community.len();
-    let n_comm = community.iter().copied().max().map_or(0, |m| m as usize + 1);
+fn community_candidates(
+    g: &TxGraph,
+    community: &[u32],
+    opts: &DetectOptions,
+    det: &mut Detections,
+) {
+    let n_comm = community
+        .iter()
+        .copied()
+        .max()
+        .map_or(0, |m| m as usize + 1);
     let mut size = vec![0u32; n_comm];
     for &c in community {
         size[c as usize] += 1;
@@ -573,8 +597,8 @@ fn community_candidates(g: &TxGraph, community: &[u32], opts: &DetectOptions, de
         }
     }
     let mut members: Vec<Vec<u32>> = vec![Vec::new(); n_comm];
-    for v in 0..n {
-        let c = community[v] as usize;
+    for (v, &comm) in community.iter().enumerate() {
+        let c = comm as usize;
         det.signals.community_size[v] = size[c] as f32;
         let total = internal[c] + boundary[c];
         det.signals.community_internal_share[v] = if total > 0 {
@@ -616,8 +640,15 @@ fn community_candidates(g: &TxGraph, community: &[u32], opts: &DetectOptions, de
 pub fn merge_candidates(cands: &[Candidate], max_size: usize) -> Vec<Cluster> {
     let mut clusters = Vec::new();
     for t in Typology::ALL {
-        let mut idx: Vec<usize> = (0..cands.len()).filter(|&i| cands[i].typology == t).collect();
-        idx.sort_by(|&a, &b| cands[b].strength.total_cmp(&cands[a].strength).then(a.cmp(&b)));
+        let mut idx: Vec<usize> = (0..cands.len())
+            .filter(|&i| cands[i].typology == t)
+            .collect();
+        idx.sort_by(|&a, &b| {
+            cands[b]
+                .strength
+                .total_cmp(&cands[a].strength)
+                .then(a.cmp(&b))
+        });
         let mut uf = UnionFind::new(idx.len());
         let mut size: Vec<usize> = idx.iter().map(|&i| cands[i].members.len()).collect();
         let mut owner: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
@@ -645,16 +676,20 @@ pub fn merge_candidates(cands: &[Candidate], max_size: usize) -> Vec<Cluster> {
             groups[c as usize].push(idx[k]);
         }
         for g in groups {
-            let mut members: Vec<u32> = g.iter().flat_map(|&i| cands[i].members.iter().copied()).collect();
+            let mut members: Vec<u32> = g
+                .iter()
+                .flat_map(|&i| cands[i].members.iter().copied())
+                .collect();
             members.sort_unstable();
             members.dedup();
-            let best = g
-                .iter()
-                .map(|&i| cands[i].strength)
-                .fold(0.0f64, f64::max);
+            let best = g.iter().map(|&i| cands[i].strength).fold(0.0f64, f64::max);
             let hits = g.len() as u32;
             let strength = (best + 0.05 * (hits as f64 - 1.0).min(4.0)).min(1.0);
-            let evidence = g.iter().take(3).flat_map(|&i| cands[i].evidence.iter().take(1).cloned()).collect();
+            let evidence = g
+                .iter()
+                .take(3)
+                .flat_map(|&i| cands[i].evidence.iter().take(1).cloned())
+                .collect();
             clusters.push(Cluster {
                 typology: t,
                 members,
