@@ -31,7 +31,6 @@ fn harness<'a>(
         open_asset: None,
         ephemeral: true,
         config_dir: None,
-        open_asset: None,
     };
     let ctx = egui::Context::default();
     let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);

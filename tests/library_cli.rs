@@ -9,7 +9,11 @@ use std::process::{Command, Output};
 /// Runs the binary; `--workspace W` goes after the subcommand(s) in `args`.
 fn sightline(args: &[&str], workspace: Option<&Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sightline"));
-    let split = if args.first() == Some(&"assets") { 2 } else { 1 };
+    let split = if args.first() == Some(&"assets") {
+        2
+    } else {
+        1
+    };
     cmd.args(&args[..split.min(args.len())]);
     if let Some(w) = workspace {
         cmd.arg("--workspace").arg(w);
