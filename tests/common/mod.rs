@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use rusqlite::params;
-use sightline::fraud::dataset::{Accounts, Dataset, Entities, EntityKind, IdentityEdge, Label, NONE, Transactions};
+use sightline::fraud::dataset::{
+    Accounts, Dataset, Entities, EntityKind, IdentityEdge, Label, NONE, Transactions,
+};
 use sightline::library::{self, ProductMeta};
 use sightline::store::{OpenMode, Workspace};
 
@@ -36,7 +38,8 @@ impl WsBuilder {
             .prepare("INSERT INTO accounts(ext_id, created_at) VALUES (?1, ?2)")
             .expect("prepare");
         for i in 1..=n {
-            st.execute(params![format!("A-{i:04}"), T0 - 400 * DAY]).expect("account");
+            st.execute(params![format!("A-{i:04}"), T0 - 400 * DAY])
+                .expect("account");
         }
     }
 
@@ -44,7 +47,10 @@ impl WsBuilder {
     pub fn entity(&mut self, kind: &str, value: &str) -> i64 {
         self.ws
             .conn()
-            .execute("INSERT INTO entities(kind, value) VALUES (?1, ?2)", params![kind, value])
+            .execute(
+                "INSERT INTO entities(kind, value) VALUES (?1, ?2)",
+                params![kind, value],
+            )
             .expect("entity");
         self.ws.conn().last_insert_rowid()
     }
@@ -122,7 +128,10 @@ pub struct Planted {
 pub struct Lcg(pub u64);
 impl Lcg {
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
     pub fn below(&mut self, n: u64) -> u64 {
@@ -143,7 +152,16 @@ pub fn planted_world(b: &mut WsBuilder, n: usize, labels: bool) -> Planted {
             b.transfer(ts, src, dst, 20.0 + rng.below(400) as f64);
         }
         if i % 3 == 0 {
-            b.tx(ts, src, None, Some(shop), 5.0 + rng.below(80) as f64, "approved", None, None);
+            b.tx(
+                ts,
+                src,
+                None,
+                Some(shop),
+                5.0 + rng.below(80) as f64,
+                "approved",
+                None,
+                None,
+            );
         }
     }
     // Families: pairs sharing a device (benign).
@@ -177,18 +195,38 @@ pub fn planted_world(b: &mut WsBuilder, n: usize, labels: bool) -> Planted {
     for k in 0..28 {
         let card = b.entity("card", &format!("C-{k}"));
         let status = if k % 3 == 0 { "approved" } else { "declined" };
-        b.tx(T0 + 40 * DAY + k * 8, testers[(k % 2) as usize], None, Some(merchant), 1.0, status, Some(card), None);
+        b.tx(
+            T0 + 40 * DAY + k * 8,
+            testers[(k % 2) as usize],
+            None,
+            Some(merchant),
+            1.0,
+            status,
+            Some(card),
+            None,
+        );
     }
     // Fan-in: eight feeders pay one collector similar amounts within two days.
     let collector = n as i64 - 40;
     let mut fan_in = vec![collector];
     for k in 0..8 {
         let feeder = n as i64 - 41 - k;
-        b.transfer(T0 + 50 * DAY + k * 5 * HOUR, feeder, collector, 4_900.0 + k as f64);
+        b.transfer(
+            T0 + 50 * DAY + k * 5 * HOUR,
+            feeder,
+            collector,
+            4_900.0 + k as f64,
+        );
         fan_in.push(feeder);
     }
     if labels {
-        for (i, a) in cycle.iter().chain(&device_ring).chain(&testers).chain(&fan_in).enumerate() {
+        for (i, a) in cycle
+            .iter()
+            .chain(&device_ring)
+            .chain(&testers)
+            .chain(&fan_in)
+            .enumerate()
+        {
             if i % 2 == 0 {
                 b.label(*a, "fraud");
             }
