@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::app::{LaunchOptions, View};
+use crate::app::{LaunchOptions, OpenAsset, PageMode, View};
 
 /// Sightline: campaign lookbooks and fraud-ring hunting, offline.
 #[derive(Debug, Parser)]
@@ -23,6 +23,26 @@ pub struct Cli {
     /// Render the window once loaded, save it as PNG, and exit.
     #[arg(long, value_name = "OUT.png")]
     pub screenshot: Option<PathBuf>,
+
+    /// Open the page of this asset (SKU, file name or id) in the GUI.
+    #[arg(long, value_name = "SKU")]
+    pub open_asset: Option<String>,
+
+    /// With --open-asset: edit with this preset, saved recipe or recipe file.
+    #[arg(
+        long = "page-recipe",
+        value_name = "PRESET|FILE.json",
+        requires = "open_asset"
+    )]
+    pub page_recipe: Option<String>,
+
+    /// With --open-asset: show the product mask and brush instead of before/after.
+    #[arg(long, requires = "open_asset")]
+    pub mask_view: bool,
+
+    /// With --open-asset: where the before/after split sits (0 to 1).
+    #[arg(long, value_name = "F", requires = "open_asset")]
+    pub split: Option<f32>,
 
     /// Open the GUI with the import dialog on these files.
     #[arg(long, value_name = "FILE", num_args = 1..)]
@@ -71,6 +91,13 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// The product-image library: import photos, list assets.
+    Assets {
+        #[command(subcommand)]
+        command: crate::library::cli::AssetsCommand,
+    },
+    /// Enhance images with a preset or recipe: files and folders, or the whole library (--all).
+    Enhance(crate::library::cli::EnhanceArgs),
 }
 
 /// The workspace path from `--workspace`, `SIGHTLINE_WORKSPACE`, or the default.
@@ -78,6 +105,31 @@ pub fn workspace_path(cli: &Cli) -> PathBuf {
     cli.workspace
         .clone()
         .unwrap_or_else(crate::store::default_workspace_path)
+}
+
+/// The `--open-asset` request; a recipe file is read here, before the window opens.
+fn open_asset(
+    asset: Option<String>,
+    recipe: Option<String>,
+    mask_view: bool,
+    split: Option<f32>,
+) -> anyhow::Result<Option<OpenAsset>> {
+    let Some(asset) = asset else {
+        return Ok(None);
+    };
+    let recipe = match recipe {
+        Some(spec) if std::path::Path::new(&spec).is_file() => Some(
+            std::fs::read_to_string(&spec)
+                .map_err(|e| anyhow::anyhow!("could not read recipe file {spec}: {e}"))?,
+        ),
+        other => other,
+    };
+    Ok(Some(OpenAsset {
+        asset,
+        recipe,
+        mode: mask_view.then_some(PageMode::Mask),
+        split,
+    }))
 }
 
 /// Runs the parsed command line. `runtime` is the app's one tokio runtime.
@@ -92,6 +144,7 @@ pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
                 import: cli.import,
                 ephemeral: std::env::var_os("SIGHTLINE_EPHEMERAL").is_some(),
                 config_dir: std::env::var_os("SIGHTLINE_CONFIG_DIR").map(PathBuf::from),
+                open_asset: open_asset(cli.open_asset, cli.page_recipe, cli.mask_view, cli.split)?,
             },
             runtime,
         ),
@@ -114,6 +167,8 @@ pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Fixtures { out }) => crate::fixtures::write_all(&out),
+        Some(Command::Assets { command }) => crate::library::cli::run_assets(&workspace, command),
+        Some(Command::Enhance(args)) => crate::library::cli::run_enhance(&workspace, args),
         Some(Command::Ingest(args)) => crate::fraud::ingest::cli::run_ingest_cli(args),
         Some(Command::Labels(args)) => crate::fraud::ingest::cli::run_labels_cli(args),
         Some(Command::Score(args)) => crate::fraud::run_score_cli(args),

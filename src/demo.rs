@@ -93,6 +93,7 @@ fn build_into(path: &Path, progress: Progress<'_>, cancel: &AtomicBool) -> Resul
     check(cancel)?;
     load_transactions(&mut ws, path, progress, cancel)?;
     load_products(&mut ws, progress, cancel)?;
+    score(&ws, path, progress, cancel)?;
     ws.set_meta("demo", "1")?;
     ws.conn()
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
@@ -154,6 +155,31 @@ fn load_transactions(
         )));
     }
     Ok(())
+}
+
+/// Scores the demo once so its rings are there on first open (rescoring is one click).
+fn score(
+    ws: &Workspace,
+    path: &Path,
+    progress: Progress<'_>,
+    cancel: &AtomicBool,
+) -> Result<(), DemoError> {
+    progress(0.985, "Scoring accounts".into());
+    let opts = crate::fraud::ScoreOptions::default();
+    let report =
+        crate::fraud::score_workspace(ws.conn(), &opts, cancel, &|_| {}).map_err(|e| match e {
+            crate::fraud::ScoreError::Cancelled => DemoError::Cancelled,
+            other => DemoError::Build {
+                path: path.to_path_buf(),
+                message: other.to_string(),
+            },
+        })?;
+    report
+        .persist(ws.conn(), crate::store::now_secs())
+        .map_err(|e| DemoError::Build {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
 }
 
 fn load_products(

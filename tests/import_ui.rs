@@ -28,6 +28,7 @@ fn harness<'a>(
         view: Some(View::Fraud),
         screenshot: None,
         import: Vec::new(),
+        open_asset: None,
         ephemeral: true,
         config_dir: None,
     };

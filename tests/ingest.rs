@@ -728,7 +728,13 @@ fn labels_import_and_revoke_are_kept_apart_from_the_data() {
 fn an_unknown_header_without_mapping_fails_before_writing() {
     let e = env();
     let f = e.write("export.csv", b"foo,bar\n1,2\n");
-    let err = detect(&[f.clone()], "auto", None, &DetectOptions::default()).expect_err("unknown");
+    let err = detect(
+        std::slice::from_ref(&f),
+        "auto",
+        None,
+        &DetectOptions::default(),
+    )
+    .expect_err("unknown");
     assert!(matches!(err, IngestError::UnknownHeader { .. }), "{err}");
     assert!(err.to_string().contains("--mapping"), "{err}");
     // Through the CLI: the workspace is not even created.

@@ -23,10 +23,9 @@ fn harness<'a>(
     let launch = LaunchOptions {
         workspace,
         view: Some(View::Home),
-        screenshot: None,
         import: Vec::new(),
         ephemeral: true,
-        config_dir: None,
+        ..LaunchOptions::default()
     };
     let ctx = egui::Context::default();
     let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
@@ -52,7 +51,7 @@ fn step_until(h: &mut Harness<'_, SightlineApp>, what: &str, done: impl Fn(&Sigh
 fn open_and_settled(app: &SightlineApp) -> bool {
     match &app.workspace {
         WorkspaceState::Open(ws) => {
-            app.jobs.is_idle() && ws.accounts.total.is_some() && ws.thumbnails_pending == 0
+            app.jobs.is_idle() && ws.accounts.total.is_some() && ws.library.settled()
         }
         _ => false,
     }
@@ -99,8 +98,9 @@ fn clicking_between_views_shows_workspace_data() {
     h.run_steps(3);
     assert_eq!(h.state().settings.view, View::Lookbook);
     h.get_by_label("Library");
-    h.get_by_label("Stoneware mug");
-    h.get_by_label("$18.00");
+    h.get_by_label("Stoneware mug").click();
+    h.run_steps(4);
+    h.get_by_label("$18.00"); // in the details panel of the selected photo
 }
 
 #[test]
@@ -195,11 +195,7 @@ fn settings_and_view_persist_between_runs() {
     let rt = runtime();
     let launch = LaunchOptions {
         workspace: path.clone(),
-        view: None,
-        screenshot: None,
-        import: Vec::new(),
-        ephemeral: false,
-        config_dir: None,
+        ..LaunchOptions::default()
     };
     let ctx = egui::Context::default();
     let mut storage = MemStorage::default();
@@ -218,4 +214,32 @@ fn settings_and_view_persist_between_runs() {
     assert_eq!(app.settings.view, View::Lookbook);
     assert_eq!(app.settings.theme, ThemeChoice::Light);
     assert_eq!(app.settings.recent_workspaces.first(), Some(&path));
+}
+
+#[test]
+fn rings_tab_scores_the_workspace_and_says_which_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let mut h = harness(&rt, path);
+    step_until(&mut h, "workspace to open", open_and_settled);
+    h.get_by_label("Fraud graph").click();
+    h.run_steps(4);
+    h.get_by_label("Rings").click();
+    h.run_steps(4);
+    h.get_by_label("Not scored yet.");
+    h.get_by_label("Score now").click();
+    step_until(&mut h, "the scoring run", |app| {
+        app.workspace.open().is_some_and(|ws| ws.rings.is_some()) && app.jobs.is_idle()
+    });
+    // One fraud label is too few to train on: the unsupervised score is used, and said so.
+    let rings = h
+        .state()
+        .workspace
+        .open()
+        .and_then(|ws| ws.rings.as_ref())
+        .expect("rings");
+    assert_eq!(rings.run.model, "unsupervised");
+    assert_eq!(rings.run.accounts, 3);
+    h.get_by_label_contains("Model in use: unsupervised");
 }

@@ -50,8 +50,7 @@ pub enum Command {
         table: Table,
         pages: Vec<usize>,
     },
-    SetLibraryFilter(String),
-    SelectAsset(Option<i64>),
+    Library(super::library::LibraryCommand),
     DismissToast(u64),
     /// Files dropped onto the window.
     FilesDropped(Vec<PathBuf>),
@@ -67,6 +66,8 @@ pub enum Command {
     },
     StartImport,
     CloseImport,
+    /// Score every account and ring now (trains on the current labels).
+    ScoreNow,
     ShowRejects(PathBuf),
     CloseRejects,
 }

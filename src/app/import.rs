@@ -160,6 +160,9 @@ impl MappingDraft {
     }
 }
 
+/// Why a detection failed: the message, and for an unknown header the file and its columns.
+pub type DetectFailure = (String, Option<(PathBuf, Vec<String>)>);
+
 /// Reads the files' headers and first rows. On an unknown header, returns the header so the
 /// dialog can offer the mapping editor.
 pub fn detect_job(
@@ -167,7 +170,7 @@ pub fn detect_job(
     preset: &str,
     mapping: Option<&Mapping>,
     no_labels: bool,
-) -> Result<Plan, (String, Option<(PathBuf, Vec<String>)>)> {
+) -> Result<Plan, DetectFailure> {
     let opts = DetectOptions {
         preview_rows: PREVIEW_ROWS,
         no_labels,

@@ -10,8 +10,21 @@ use super::settings::View;
 /// Window size on first start (and of every `--screenshot`), in points.
 pub const WINDOW_SIZE: [f32; 2] = [1280.0, 800.0];
 
+/// An asset page to open at start (`--open-asset`), e.g. for screenshots.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpenAsset {
+    /// SKU, file name or id of the asset.
+    pub asset: String,
+    /// A preset or named recipe, or recipe JSON, to put on the page instead of the stored one.
+    pub recipe: Option<String>,
+    /// Compare (default) or mask view.
+    pub mode: Option<super::PageMode>,
+    /// Position of the before/after split (0..1).
+    pub split: Option<f32>,
+}
+
 /// How the GUI was asked to start.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct LaunchOptions {
     /// The workspace to open (built as the demo when it does not exist).
     pub workspace: PathBuf,
@@ -25,6 +38,8 @@ pub struct LaunchOptions {
     pub ephemeral: bool,
     /// Where settings persist (default: the platform config folder).
     pub config_dir: Option<PathBuf>,
+    /// Open this asset's page once the workspace is open.
+    pub open_asset: Option<OpenAsset>,
 }
 
 type Outcome = super::ScreenshotOutcome;

@@ -4,6 +4,7 @@
 mod commands;
 pub mod import;
 mod launch;
+pub mod library;
 mod paged;
 pub mod settings;
 mod toasts;
@@ -14,15 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use commands::{Command, PickPurpose, Table};
-pub use launch::{LaunchOptions, WINDOW_SIZE, run_gui};
+pub use launch::{LaunchOptions, OpenAsset, WINDOW_SIZE, run_gui};
+pub use library::{LibraryCommand, LibraryInput, LibraryState, PageCommand, PageMode};
 pub use paged::{PAGE_ROWS, Paged};
 pub use settings::{Settings, ThemeChoice, View};
 pub use toasts::{Toast, ToastKind, Toasts};
-pub use workspace::{OpenWorkspace, Opened, THUMBS_PER_JOB, WorkspaceState};
+pub use workspace::{OpenWorkspace, Opened, Rings, WorkspaceState};
 
 use crate::fraud::browse::{AccountRow, TransactionRow};
 use crate::jobs::{JobFailure, JobManager};
-use crate::library::AssetRow;
 
 /// Key of the settings in eframe's storage.
 const SETTINGS_KEY: &str = "sightline.settings";
@@ -48,18 +49,15 @@ pub enum JobOutput {
         accounts: usize,
         transactions: usize,
     },
-    Assets {
-        filter: String,
-        rows: Vec<AssetRow>,
-    },
-    Thumbnails(Vec<(String, egui::ColorImage)>),
+    Library(library::LibraryOutput),
     Picked(PickPurpose, Option<PathBuf>),
     PickedMany(PickPurpose, Vec<PathBuf>),
     ImportDetected {
         files: Vec<PathBuf>,
-        result: Result<Box<crate::fraud::ingest::Plan>, (String, Option<(PathBuf, Vec<String>)>)>,
+        result: Result<Box<crate::fraud::ingest::Plan>, import::DetectFailure>,
     },
     ImportDone(Box<crate::fraud::ingest::IngestSummary>),
+    Scored(String),
     Rejects {
         path: PathBuf,
         rows: Vec<crate::fraud::ingest::rejects::RejectRecord>,
@@ -79,8 +77,7 @@ pub struct ViewInput {
     pub fraud_tab: FraudTab,
     pub account_filter: String,
     pub transaction_filter: String,
-    pub library_filter: String,
-    pub selected_asset: Option<i64>,
+    pub library: LibraryInput,
     /// The mapping being drafted for an unknown header.
     pub mapping_draft: Option<import::MappingDraft>,
 }
@@ -91,6 +88,7 @@ pub enum FraudTab {
     #[default]
     Accounts,
     Transactions,
+    Rings,
     Loads,
 }
 
@@ -132,6 +130,8 @@ pub struct SightlineApp {
     screenshot: Option<ScreenshotPlan>,
     egui_ctx: egui::Context,
     first_frame_logged: bool,
+    /// An asset page to open once the workspace is open (`--open-asset`).
+    launch_asset: Option<launch::OpenAsset>,
 }
 
 impl SightlineApp {
@@ -182,6 +182,7 @@ impl SightlineApp {
             }),
             egui_ctx: egui_ctx.clone(),
             first_frame_logged: false,
+            launch_asset: launch.open_asset.clone(),
         };
         crate::ui::theme::apply(egui_ctx, &app.settings);
         let path = launch.workspace.clone();
@@ -245,6 +246,7 @@ impl SightlineApp {
         for command in commands {
             self.apply(command);
         }
+        self.library_tick();
         self.drive_screenshot(ui.ctx());
         if !self.jobs.running().is_empty() || !self.toasts.items().is_empty() {
             ui.ctx().request_repaint_after(Duration::from_millis(250));
@@ -292,7 +294,9 @@ impl SightlineApp {
                     path,
                     overview,
                     assets,
+                    facets,
                     loads,
+                    rings,
                 } = *opened;
                 let reload = self.workspace.open().is_some_and(|w| w.path == path);
                 if !reload {
@@ -304,22 +308,22 @@ impl SightlineApp {
                     overview,
                     accounts: Paged::default(),
                     transactions: Paged::default(),
-                    assets,
+                    library: LibraryState::new(assets, facets),
                     loads,
-                    library_filter: String::new(),
-                    thumbnails: Default::default(),
-                    thumbnails_pending: 0,
+                    rings,
                 };
                 ws.accounts.reset(&self.input.account_filter);
                 ws.transactions.reset(&self.input.transaction_filter);
                 if let WorkspaceState::Open(old) = &mut self.workspace
                     && reload
                 {
-                    ws.thumbnails = std::mem::take(&mut old.thumbnails);
+                    // Reopened after a data import: the library, its open page and its
+                    // thumbnails carry over.
+                    ws.library = std::mem::take(&mut old.library);
                 }
                 self.workspace = WorkspaceState::Open(Box::new(ws));
                 self.refresh_counts();
-                self.request_thumbnails();
+                self.open_launch_asset();
                 if !self.pending_import.is_empty() {
                     let files = std::mem::take(&mut self.pending_import);
                     self.apply(Command::OpenImport(files));
@@ -360,27 +364,7 @@ impl SightlineApp {
                     ws.transactions.set_total(generation.1, transactions);
                 }
             }
-            JobOutput::Assets { filter, rows } => {
-                if let WorkspaceState::Open(ws) = &mut self.workspace
-                    && ws.library_filter == filter
-                {
-                    ws.assets = rows;
-                    self.request_thumbnails();
-                }
-            }
-            JobOutput::Thumbnails(thumbs) => {
-                if let WorkspaceState::Open(ws) = &mut self.workspace {
-                    ws.thumbnails_pending = ws.thumbnails_pending.saturating_sub(1);
-                    for (hash, image) in thumbs {
-                        let tex = self.egui_ctx.load_texture(
-                            format!("thumb-{hash}"),
-                            image,
-                            egui::TextureOptions::LINEAR,
-                        );
-                        ws.thumbnails.insert(hash, tex);
-                    }
-                }
-            }
+            JobOutput::Library(output) => self.on_library_output(output),
             JobOutput::Picked(PickPurpose::ImportFiles, Some(path)) => {
                 self.apply(Command::OpenImport(vec![path]))
             }
@@ -449,6 +433,13 @@ impl SightlineApp {
                     self.reload_workspace(path);
                 }
             }
+            JobOutput::Scored(message) => {
+                self.toasts.push(ToastKind::Success, message);
+                if let Some(ws) = self.workspace.open() {
+                    let path = ws.path.clone();
+                    self.reload_workspace(path);
+                }
+            }
             JobOutput::Rejects { path, rows } => {
                 if let Some(import) = &mut self.import {
                     import.rejects = Some(import::RejectsView { path, rows });
@@ -478,17 +469,18 @@ impl SightlineApp {
             Command::SetWorkerThreads(n) => self.settings.worker_threads = n.min(256),
             Command::SetFilter { table, filter } => self.set_filter(table, filter),
             Command::RequestPages { table, pages } => self.request_pages(table, pages),
-            Command::SetLibraryFilter(filter) => self.set_library_filter(filter),
-            Command::SelectAsset(id) => self.input.selected_asset = id,
+            Command::Library(command) => self.apply_library(command),
             Command::DismissToast(id) => self.toasts.dismiss(id),
             Command::FilesDropped(files) => {
-                let data: Vec<PathBuf> = files
-                    .into_iter()
-                    .filter(|f| import::is_data_file(f))
-                    .collect();
+                // Data files go to the fraud importer; photos and folders to the library.
+                let (data, photos): (Vec<PathBuf>, Vec<PathBuf>) =
+                    files.into_iter().partition(|f| import::is_data_file(f));
                 if !data.is_empty() {
                     self.settings.view = View::Fraud;
                     self.apply(Command::OpenImport(data));
+                }
+                if !photos.is_empty() {
+                    self.apply_library(LibraryCommand::Import(photos));
                 }
             }
             Command::OpenImport(files) => {
@@ -546,6 +538,14 @@ impl SightlineApp {
                 self.detect_import();
             }
             Command::StartImport => self.start_import(),
+            Command::ScoreNow => {
+                if let Some(ws) = self.workspace.open() {
+                    let path = ws.path.clone();
+                    self.jobs.spawn("Scoring accounts", move |ctx| {
+                        workspace::score_job(&path, ctx).map(JobOutput::Scored)
+                    });
+                }
+            }
             Command::CloseImport => {
                 if let Some(import) = &self.import
                     && let import::ImportStage::Loading { job, .. } = import.stage
@@ -745,35 +745,35 @@ impl SightlineApp {
         }
     }
 
-    fn set_library_filter(&mut self, filter: String) {
-        let WorkspaceState::Open(ws) = &mut self.workspace else {
+    /// Opens the asset page asked for on the command line, once the workspace is open.
+    fn open_launch_asset(&mut self) {
+        let Some(launch) = self.launch_asset.take() else {
             return;
         };
-        ws.library_filter = filter.clone();
-        let path = ws.path.clone();
-        self.jobs.spawn_quiet(move |_| {
-            let rows = workspace::assets(&path, &filter)?;
-            Ok(JobOutput::Assets { filter, rows })
+        let Some(ws) = self.workspace.open() else {
+            return;
+        };
+        let found = ws.library.assets.iter().find(|a| {
+            a.sku.as_deref() == Some(launch.asset.as_str())
+                || a.file_name == launch.asset
+                || a.id.to_string() == launch.asset
         });
-    }
-
-    /// Starts thumbnail jobs for listed assets that have none yet.
-    fn request_thumbnails(&mut self) {
-        let WorkspaceState::Open(ws) = &mut self.workspace else {
-            return;
-        };
-        let missing: Vec<String> = ws
-            .assets
-            .iter()
-            .map(|a| a.blob_hash.clone())
-            .filter(|h| !ws.thumbnails.contains_key(h))
-            .collect();
-        for chunk in missing.chunks(THUMBS_PER_JOB) {
-            let (path, hashes) = (ws.path.clone(), chunk.to_vec());
-            ws.thumbnails_pending += 1;
-            self.jobs.spawn_quiet(move |ctx| {
-                workspace::thumbnails(&path, &hashes, ctx).map(JobOutput::Thumbnails)
-            });
+        match found {
+            Some(asset) => {
+                let id = asset.id;
+                self.settings.view = View::Lookbook;
+                self.open_page(id, launch.recipe);
+                if let Some(mode) = launch.mode {
+                    self.apply_library(LibraryCommand::Page(PageCommand::Mode(mode)));
+                }
+                if let Some(split) = launch.split {
+                    self.input.library.canvas.split = split.clamp(0.0, 1.0);
+                }
+            }
+            None => self.toasts.push(
+                ToastKind::Error,
+                format!("No asset with SKU, file name or id {:?}", launch.asset),
+            ),
         }
     }
 
@@ -782,7 +782,7 @@ impl SightlineApp {
         match &self.workspace {
             WorkspaceState::Open(ws) => {
                 self.jobs.is_idle()
-                    && ws.thumbnails_pending == 0
+                    && ws.library.settled()
                     && !ws.accounts.is_loading()
                     && !ws.transactions.is_loading()
             }

@@ -1,22 +1,18 @@
 //! The open workspace as the UI sees it, and the background jobs that load it: opening and
-//! migrating the file, the overview, pages of rows, the asset list and its thumbnails.
+//! migrating the file, the overview, pages of rows and the first asset listing.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::fraud::browse::{self, AccountRow, Overview, TransactionRow};
 use crate::fraud::ingest::loads::LoadRecord;
+use crate::fraud::rings_view::{self, RingRow, RunSummary};
 use crate::jobs::{JobCtx, JobFailure};
-use crate::library::{self, AssetRow};
+use crate::library::{self, AssetRow, Facets};
 use crate::store::{OpenMode, Workspace};
 
+use super::library::LibraryState;
 use super::paged::{PAGE_ROWS, Paged};
-
-/// Side of the square thumbnails in the library grid, in pixels.
-pub const THUMB_SIDE_PX: u32 = 256;
-/// Thumbnails decoded per background job (they stream in batch by batch).
-pub const THUMBS_PER_JOB: usize = 16;
 
 /// Where the workspace is in its life.
 pub enum WorkspaceState {
@@ -46,11 +42,9 @@ pub struct OpenWorkspace {
     pub overview: Overview,
     pub accounts: Paged<AccountRow>,
     pub transactions: Paged<TransactionRow>,
-    pub assets: Vec<AssetRow>,
+    pub library: LibraryState,
     pub loads: Vec<LoadRecord>,
-    pub library_filter: String,
-    pub thumbnails: HashMap<String, egui::TextureHandle>,
-    pub thumbnails_pending: usize,
+    pub rings: Option<Rings>,
 }
 
 /// What opening a workspace yields.
@@ -58,8 +52,19 @@ pub struct Opened {
     pub path: PathBuf,
     pub overview: Overview,
     pub assets: Vec<AssetRow>,
+    pub facets: Facets,
     pub loads: Vec<LoadRecord>,
+    pub rings: Option<Rings>,
 }
+
+/// The latest scoring run and its top rings.
+pub struct Rings {
+    pub run: RunSummary,
+    pub top: Vec<RingRow>,
+}
+
+/// Rings listed in the view.
+pub const RINGS_SHOWN: i64 = 300;
 
 /// Opens (migrating if needed) and summarises a workspace. Runs on a job thread.
 pub fn open_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<Opened, JobFailure> {
@@ -69,13 +74,46 @@ pub fn open_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<Opened, J
     ctx.progress(Some(0.5), "Reading summary");
     let overview = browse::overview(ws.conn()).map_err(|e| fail(path, e))?;
     let assets = library::list(ws.conn(), "").map_err(|e| fail(path, e))?;
+    let facets = library::facets(ws.conn()).map_err(|e| fail(path, e))?;
     let loads = crate::fraud::ingest::loads::list(ws.conn()).map_err(|e| fail(path, e))?;
+    let rings = match rings_view::latest_run(ws.conn()).map_err(|e| fail(path, e))? {
+        Some(run) => {
+            let top = rings_view::top_rings(ws.conn(), run.run_id, RINGS_SHOWN)
+                .map_err(|e| fail(path, e))?;
+            Some(Rings { run, top })
+        }
+        None => None,
+    };
     Ok(Opened {
         path: path.to_path_buf(),
         overview,
         assets,
+        facets,
         loads,
+        rings,
     })
+}
+
+/// Scores the workspace with the default options and keeps the run in it.
+pub fn score_job(path: &Path, ctx: &JobCtx<super::JobOutput>) -> Result<String, JobFailure> {
+    let conn = Workspace::connect(path).map_err(|e| JobFailure::Failed(e.to_string()))?;
+    let opts = crate::fraud::ScoreOptions::default();
+    let report = crate::fraud::score_workspace(&conn, &opts, ctx.cancel_token().flag(), &|p| {
+        ctx.progress(Some(p.fraction), format!("{:?}", p.stage))
+    })
+    .map_err(|e| match e {
+        crate::fraud::ScoreError::Cancelled => JobFailure::Cancelled,
+        other => JobFailure::Failed(other.to_string()),
+    })?;
+    report
+        .persist(&conn, crate::store::now_secs())
+        .map_err(|e| JobFailure::Failed(e.to_string()))?;
+    Ok(format!(
+        "Scored {} accounts with the {} model; {} candidate rings",
+        report.accounts.len(),
+        report.metrics.model.name(),
+        report.clusters.len()
+    ))
 }
 
 fn fail(path: &Path, e: impl std::fmt::Display) -> JobFailure {
@@ -106,47 +144,4 @@ pub fn counts(path: &Path, filter: &str) -> Result<(usize, usize), JobFailure> {
     let a = browse::account_count(&conn, filter).map_err(|e| fail(path, e))?;
     let t = browse::transaction_count(&conn, filter).map_err(|e| fail(path, e))?;
     Ok((a as usize, t as usize))
-}
-
-/// Lists assets under a library filter.
-pub fn assets(path: &Path, filter: &str) -> Result<Vec<AssetRow>, JobFailure> {
-    let conn = Workspace::connect(path).map_err(|e| JobFailure::Failed(e.to_string()))?;
-    library::list(&conn, filter).map_err(|e| fail(path, e))
-}
-
-/// Decodes and shrinks a batch of originals into thumbnails.
-pub fn thumbnails(
-    path: &Path,
-    hashes: &[String],
-    ctx: &JobCtx<super::JobOutput>,
-) -> Result<Vec<(String, egui::ColorImage)>, JobFailure> {
-    let blobs =
-        crate::store::BlobStore::beside(path).map_err(|e| JobFailure::Failed(e.to_string()))?;
-    let mut out = Vec::with_capacity(hashes.len());
-    for hash in hashes {
-        if ctx.is_cancelled() {
-            return Err(JobFailure::Cancelled);
-        }
-        let bytes = match blobs.read(hash) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!("thumbnail {hash}: {e}");
-                continue;
-            }
-        };
-        let img = match image::load_from_memory(&bytes) {
-            Ok(img) => img,
-            Err(e) => {
-                tracing::warn!("thumbnail {hash}: {e}");
-                continue;
-            }
-        };
-        let thumb = img.thumbnail(THUMB_SIDE_PX, THUMB_SIDE_PX).to_rgba8();
-        let size = [thumb.width() as usize, thumb.height() as usize];
-        out.push((
-            hash.clone(),
-            egui::ColorImage::from_rgba_unmultiplied(size, thumb.as_raw()),
-        ));
-    }
-    Ok(out)
 }

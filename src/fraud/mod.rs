@@ -11,6 +11,7 @@ pub mod graph; // pair-aggregated transaction graph and the petgraph view
 pub mod ingest; // exports into the workspace: presets, mappings, rejects, labels
 pub mod model; // grouped folds and evaluation metrics
 pub mod reasons; // evidence worded for analysts
+pub mod rings_view; // the latest scoring run as the Rings view reads it
 pub mod score; // the scoring run, its files and its SQLite copy
 
 pub use cli::{ScoreArgs, run_score_cli};

@@ -1,26 +1,47 @@
 //! The product-image library: importing image files into the workspace (originals kept
-//! byte-exact in the blob folder, content-addressed), their product metadata, and listing.
+//! byte-exact in the blob folder, content-addressed), product metadata, tags, recipes stored
+//! with each asset, the thumbnail and render caches beside the workspace, and batch runs.
 //!
 //! Import writes the blob first, then the `blobs` and `assets` rows in one transaction, so a
-//! crash leaves at worst an orphan file that the next open sweeps.
+//! crash leaves at worst an orphan file that the next open sweeps, never a half-written asset.
+//! Nothing here knows about egui: the GUI and the CLI (`library::cli`) call the same functions.
 
-use std::io::Cursor;
+pub mod batch;
+pub mod cache;
+pub mod cli;
+pub mod edit;
+pub mod import;
+mod query;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
+use crate::imaging::decode::{DecodeError, DecodeLimits, decode_with_limits};
+use crate::imaging::{Recipe, RecipeError};
 use crate::store::{BlobStore, StoreError, Workspace, now_secs};
+
+pub use cache::{RenderCache, ThumbCache};
+pub use edit::{
+    add_tags, delete_named_recipe, named_recipes, parse_tags, remove_tag, save_named_recipe,
+    set_recipe,
+};
+pub use import::{ImportOptions, ImportSummary, MetadataSummary, apply_metadata, import_paths};
+pub use query::{AssetFilter, Facets, asset, asset_recipe, facets, list, list_filtered};
 
 /// Largest image side accepted on import (decompression-bomb guard).
 pub const MAX_SIDE_PX: u32 = 30_000;
-/// Largest decoded size accepted on import.
-pub const MAX_ALLOC_BYTES: u64 = 512 * 1024 * 1024;
+/// Side of the square thumbnails, in pixels.
+pub const THUMB_SIDE_PX: u32 = 256;
 
 /// Errors of the library.
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
-    #[error("{file}: not an image Sightline can read ({reason}); use JPEG, PNG or WebP")]
-    Decode { file: String, reason: String },
+    #[error("{file}: {source}")]
+    Decode {
+        file: String,
+        #[source]
+        source: DecodeError,
+    },
     #[error("{file}: could not read it: {source}")]
     Read {
         file: String,
@@ -32,6 +53,23 @@ pub enum LibraryError {
         line: u64,
         reason: String,
     },
+    #[error("asset {id} is not in the library (it may have been removed); reload the library")]
+    NoSuchAsset { id: i64 },
+    #[error("recipe name must not be empty")]
+    EmptyRecipeName,
+    #[error("no preset or saved recipe named {name:?}; choose one of {known}")]
+    UnknownRecipe { name: String, known: String },
+    #[error(
+        "output folder {dir} cannot be used: {reason}; choose a folder you can write to (--out)"
+    )]
+    Output { dir: String, reason: String },
+    #[error("cache {path}: {source}")]
+    Cache {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Recipe(#[from] RecipeError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("database error: {0}")]
@@ -49,7 +87,7 @@ pub struct ProductMeta {
 }
 
 /// One asset as listed in the library.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AssetRow {
     pub id: i64,
     pub blob_hash: String,
@@ -61,7 +99,41 @@ pub struct AssetRow {
     pub price: Option<f64>,
     pub category: Option<String>,
     pub colour: Option<String>,
+    /// Comma-separated tags (see [`parse_tags`]).
     pub tags: String,
+    /// Whether an enhancement recipe is saved with the asset.
+    pub has_recipe: bool,
+}
+
+impl AssetRow {
+    /// What people call the asset: its product name, else its file name.
+    pub fn title(&self) -> &str {
+        self.name
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.file_name)
+    }
+
+    /// A short identifier for messages and output names: the SKU, else the file stem.
+    pub fn label(&self) -> String {
+        match self.sku.as_deref().filter(|s| !s.is_empty()) {
+            Some(sku) => sku.to_string(),
+            None => file_stem(&self.file_name),
+        }
+    }
+
+    /// The asset's tags.
+    pub fn tag_list(&self) -> Vec<String> {
+        parse_tags(&self.tags)
+    }
+}
+
+/// `"photos/mug.final.jpg"` → `"mug.final"`.
+pub fn file_stem(file_name: &str) -> String {
+    std::path::Path::new(file_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file_name.to_string())
 }
 
 /// What an import did.
@@ -89,11 +161,39 @@ pub fn import_image(
     bytes: &[u8],
     meta: Option<&ProductMeta>,
 ) -> Result<Imported, LibraryError> {
+    import_image_with(ws, file_name, bytes, meta, None)
+}
+
+/// Like [`import_image`], also writing the thumbnail into `thumbs` from the pixels decoded for
+/// the size check (so the grid never decodes the original again).
+pub fn import_image_with(
+    ws: &mut Workspace,
+    file_name: &str,
+    bytes: &[u8],
+    meta: Option<&ProductMeta>,
+    thumbs: Option<&ThumbCache>,
+) -> Result<Imported, LibraryError> {
     let hash = BlobStore::hash(bytes);
     if let Some(id) = asset_by_hash(ws.conn(), &hash)? {
         return Ok(Imported::Duplicate(id));
     }
-    let (width_px, height_px, mime) = probe(file_name, bytes)?;
+    let decoded = decode_for_import(file_name, bytes)?;
+    let (width_px, height_px) = decoded.image.dimensions();
+    let mime = match decoded.format {
+        image::ImageFormat::Png => "image/png",
+        image::ImageFormat::WebP => "image/webp",
+        _ => "image/jpeg",
+    };
+    if let Some(thumbs) = thumbs {
+        // A cache write failing only costs a decode later; the import itself goes on.
+        if let Err(e) = thumbs.store(
+            &hash,
+            &crate::imaging::thumbnail(&decoded.image, THUMB_SIDE_PX),
+        ) {
+            tracing::warn!("thumbnail for {file_name}: {e}");
+        }
+    }
+    drop(decoded);
     ws.blobs().write_file(&hash, bytes)?;
     let tx = ws.conn_mut().transaction()?;
     tx.execute(
@@ -110,11 +210,11 @@ pub fn import_image(
             file_name,
             width_px,
             height_px,
-            meta.map(|m| m.sku.as_str()),
-            meta.map(|m| m.name.as_str()),
+            meta.map(|m| m.sku.as_str()).filter(|s| !s.is_empty()),
+            meta.map(|m| m.name.as_str()).filter(|s| !s.is_empty()),
             meta.and_then(|m| m.price),
-            meta.map(|m| m.category.as_str()),
-            meta.map(|m| m.colour.as_str()),
+            meta.map(|m| m.category.as_str()).filter(|s| !s.is_empty()),
+            meta.map(|m| m.colour.as_str()).filter(|s| !s.is_empty()),
             now_secs(),
         ],
     )?;
@@ -123,45 +223,28 @@ pub fn import_image(
     Ok(Imported::New(id))
 }
 
-fn asset_by_hash(conn: &Connection, hash: &str) -> rusqlite::Result<Option<i64>> {
+/// Decodes with the library's limits (EXIF orientation applied, ICC converted to sRGB), so
+/// the stored width and height are those of the upright image.
+fn decode_for_import(
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<crate::imaging::decode::DecodedImage, LibraryError> {
+    let limits = DecodeLimits {
+        max_width_px: MAX_SIDE_PX,
+        max_height_px: MAX_SIDE_PX,
+        ..DecodeLimits::default()
+    };
+    decode_with_limits(bytes, &limits).map_err(|source| LibraryError::Decode {
+        file: file_name.to_string(),
+        source,
+    })
+}
+
+pub(crate) fn asset_by_hash(conn: &Connection, hash: &str) -> rusqlite::Result<Option<i64>> {
     conn.query_row("SELECT id FROM assets WHERE blob_hash = ?1", [hash], |r| {
         r.get(0)
     })
     .optional()
-}
-
-/// Checks that the bytes decode as a supported image within the limits; returns its size and
-/// MIME type.
-fn probe(file_name: &str, bytes: &[u8]) -> Result<(u32, u32, &'static str), LibraryError> {
-    let err = |reason: String| LibraryError::Decode {
-        file: file_name.to_string(),
-        reason,
-    };
-    if bytes.is_empty() {
-        return Err(err("the file is empty".into()));
-    }
-    let mut reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| err(e.to_string()))?;
-    let format = reader
-        .format()
-        .ok_or_else(|| err("unrecognised file format".into()))?;
-    let mime = match format {
-        image::ImageFormat::Jpeg => "image/jpeg",
-        image::ImageFormat::Png => "image/png",
-        image::ImageFormat::WebP => "image/webp",
-        other => return Err(err(format!("{other:?} is not supported"))),
-    };
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SIDE_PX);
-    limits.max_image_height = Some(MAX_SIDE_PX);
-    limits.max_alloc = Some(MAX_ALLOC_BYTES);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| err(e.to_string()))?;
-    if img.width() == 0 || img.height() == 0 {
-        return Err(err("the image has no pixels".into()));
-    }
-    Ok((img.width(), img.height(), mime))
 }
 
 /// Reads product metadata (`sku,name,price,category,colour[,image]`) keyed by the image file
@@ -241,41 +324,36 @@ pub fn read_metadata_csv(
     Ok(out)
 }
 
-/// Assets whose SKU, name, category, colour, tags or file name contain `filter`, by SKU.
-pub fn list(conn: &Connection, filter: &str) -> rusqlite::Result<Vec<AssetRow>> {
-    let pattern = format!("%{}%", filter.replace(['%', '_'], ""));
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, blob_hash, file_name, coalesce(width_px, 0), coalesce(height_px, 0), sku, name,
-                price, category, colour, tags
-         FROM assets
-         WHERE kind = 'image' AND (?1 = '' OR sku LIKE ?2 OR name LIKE ?2 OR category LIKE ?2
-                OR colour LIKE ?2 OR tags LIKE ?2 OR file_name LIKE ?2)
-         ORDER BY coalesce(sku, file_name), id",
-    )?;
-    let rows = stmt.query_map(params![filter, pattern], |r| {
-        Ok(AssetRow {
-            id: r.get(0)?,
-            blob_hash: r.get(1)?,
-            file_name: r.get(2)?,
-            width_px: r.get(3)?,
-            height_px: r.get(4)?,
-            sku: r.get(5)?,
-            name: r.get(6)?,
-            price: r.get(7)?,
-            category: r.get(8)?,
-            colour: r.get(9)?,
-            tags: r.get(10)?,
-        })
-    })?;
-    rows.collect()
+/// Finds a preset or, when a connection is given, a saved named recipe by name.
+pub fn recipe_by_name(conn: Option<&Connection>, name: &str) -> Result<Recipe, LibraryError> {
+    if let Ok(preset) = crate::imaging::Preset::from_name(name) {
+        return Ok(preset.recipe());
+    }
+    let mut known: Vec<String> = crate::imaging::Preset::names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    if let Some(conn) = conn {
+        for (saved, recipe) in named_recipes(conn)? {
+            if saved == name {
+                return Ok(recipe);
+            }
+            known.push(saved);
+        }
+    }
+    Err(LibraryError::UnknownRecipe {
+        name: name.to_string(),
+        known: known.join(", "),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::OpenMode;
+    use std::io::Cursor;
 
-    fn png_bytes(w: u32, h: u32) -> Vec<u8> {
+    pub(crate) fn png_bytes(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 90]));
         let mut out = Vec::new();
         img.write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
@@ -341,5 +419,22 @@ mod tests {
             read_metadata_csv("p.csv", &csv.as_bytes()[..csv.find("B,").expect("B")]).expect("ok");
         assert_eq!(ok[0].0.as_deref(), Some("a.jpg"));
         assert_eq!(ok[0].1.price, Some(10.0));
+    }
+
+    #[test]
+    fn presets_and_named_recipes_resolve_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ws =
+            Workspace::open(&dir.path().join("w.sqlite"), OpenMode::CreateIfMissing).expect("open");
+        assert_eq!(recipe_by_name(None, "clean").expect("preset").name, "clean");
+        let mut mine = crate::imaging::Preset::Clean.recipe();
+        mine.name = "catalogue".into();
+        save_named_recipe(ws.conn(), "catalogue", &mine).expect("save");
+        assert_eq!(
+            recipe_by_name(Some(ws.conn()), "catalogue").expect("named"),
+            mine
+        );
+        let err = recipe_by_name(Some(ws.conn()), "nope").expect_err("unknown");
+        assert!(err.to_string().contains("catalogue"), "{err}");
     }
 }

@@ -3,7 +3,7 @@
 //! either the old or the new version, never between.
 
 /// Every migration, in order. Index 0 is version 1. Never edit a shipped migration: add one.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SCORES];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SCORES, V4_NAMED_RECIPES];
 
 /// The schema version this build writes and understands.
 pub fn latest_version() -> u32 {
@@ -188,4 +188,14 @@ CREATE TABLE score_cluster_members (
     FOREIGN KEY (run_id, cluster_id) REFERENCES score_clusters(run_id, cluster_id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 CREATE INDEX score_cluster_members_by_account ON score_cluster_members(run_id, account_id);
+"#;
+
+/// Schema v4: named enhancement recipes saved by the user (the JSON of `imaging::Recipe`),
+/// listed beside the built-in presets.
+const V4_NAMED_RECIPES: &str = r#"
+CREATE TABLE IF NOT EXISTS named_recipes (
+    name       TEXT PRIMARY KEY,
+    recipe     TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
 "#;

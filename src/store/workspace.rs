@@ -17,6 +17,8 @@ use super::schema::{MIGRATIONS, latest_version};
 /// `PRAGMA application_id` of Sightline workspaces ("SGHT"), so we never migrate a stranger's DB.
 const APPLICATION_ID: i32 = 0x5347_4854;
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+/// Page size of new workspace files.
+const NEW_PAGE_SIZE_BYTES: u32 = 16_384;
 
 /// Whether opening may create a new, empty workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +150,16 @@ fn open_connection(path: &Path, mode: OpenMode) -> Result<Connection, StoreError
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(|e| classify(path, e))?;
+    // A new file gets 16 KiB pages (the size is fixed once the first table exists): bulk loads
+    // of a million transactions write and sort a quarter of the pages they would at 4 KiB.
+    let empty = !exists
+        || std::fs::metadata(path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false);
+    if empty {
+        conn.execute_batch(&format!("PRAGMA page_size = {NEW_PAGE_SIZE_BYTES};"))
+            .map_err(|e| classify(path, e))?;
+    }
     // journal_mode answers with a row; a corrupt header fails here, before anything is written.
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))

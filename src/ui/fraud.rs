@@ -25,6 +25,7 @@ pub fn fraud_ui(
     ui.horizontal(|ui| {
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Accounts, "Accounts");
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Transactions, "Transactions");
+        ui.selectable_value(&mut input.fraud_tab, FraudTab::Rings, "Rings");
         ui.selectable_value(&mut input.fraud_tab, FraudTab::Loads, "Loads");
         ui.separator();
         if ui
@@ -34,7 +35,7 @@ pub fn fraud_ui(
         {
             cmds.push(Command::OpenImport(Vec::new()));
         }
-        if input.fraud_tab == FraudTab::Loads {
+        if matches!(input.fraud_tab, FraudTab::Loads | FraudTab::Rings) {
             return;
         }
         let (filter, table, paged_total) = match input.fraud_tab {
@@ -43,7 +44,7 @@ pub fn fraud_ui(
                 Table::Accounts,
                 ws.accounts.total,
             ),
-            FraudTab::Transactions | FraudTab::Loads => (
+            FraudTab::Transactions | FraudTab::Loads | FraudTab::Rings => (
                 &mut input.transaction_filter,
                 Table::Transactions,
                 ws.transactions.total,
@@ -69,6 +70,7 @@ pub fn fraud_ui(
         FraudTab::Accounts => accounts_table_ui(ui, &ws.accounts, cmds),
         FraudTab::Transactions => transactions_table_ui(ui, &ws.transactions, cmds),
         FraudTab::Loads => loads_ui(ui, ws),
+        FraudTab::Rings => rings_ui(ui, ws, model, cmds),
     }
 }
 
@@ -103,6 +105,84 @@ fn plural(kind: &str) -> String {
         "address" => "addresses".into(),
         other => format!("{other}s"),
     }
+}
+
+fn rings_ui(ui: &mut egui::Ui, ws: &OpenWorkspace, model: &Model<'_>, cmds: &mut Vec<Command>) {
+    let scoring = model.jobs.iter().any(|j| j.title == "Scoring accounts");
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(!scoring, egui::Button::new("Score now"))
+            .on_hover_text("Train on the current labels and score every account and candidate ring")
+            .clicked()
+        {
+            cmds.push(Command::ScoreNow);
+        }
+        match &ws.rings {
+            Some(r) => {
+                let cv = match (r.run.pr_auc, r.run.roc_auc) {
+                    (Some(pr), Some(roc)) => {
+                        format!(", cross-validated PR-AUC {pr:.2}, ROC-AUC {roc:.2}")
+                    }
+                    _ => String::new(),
+                };
+                ui.label(format!(
+                    "Model in use: {} ({}){cv}. Scored {} UTC.",
+                    r.run.model,
+                    r.run.model_reason,
+                    format_ts(r.run.created_at)
+                ));
+            }
+            None => {
+                ui.weak("Not scored yet.");
+            }
+        }
+    });
+    let Some(rings) = &ws.rings else {
+        ui.add_space(20.0);
+        ui.label("Score the workspace to find candidate rings: Sightline trains on the labels at hand (or scores without labels when there are none) and explains every score.");
+        return;
+    };
+    ui.weak(format!(
+        "{} candidate rings; the top {} by score:",
+        rings.run.clusters,
+        rings.top.len()
+    ));
+    let danger = theme::danger(ui.visuals());
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| {
+            for ring in &rings.top {
+                let head = format!(
+                    "#{}  score {:.2}  {}  {} accounts",
+                    ring.cluster_id,
+                    ring.score,
+                    ring.typology.replace('_', " "),
+                    ring.size
+                );
+                egui::CollapsingHeader::new(egui::RichText::new(head).color(
+                    if ring.score >= 0.5 {
+                        danger
+                    } else {
+                        ui.visuals().text_color()
+                    },
+                ))
+                .id_salt(("ring", ring.cluster_id))
+                .show(ui, |ui| {
+                    for reason in &ring.reasons {
+                        ui.label(reason);
+                    }
+                    ui.horizontal_wrapped(|ui| {
+                        ui.weak("Members:");
+                        for m in &ring.members {
+                            ui.monospace(m);
+                        }
+                    });
+                });
+                if let Some(first) = ring.reasons.first() {
+                    ui.add(egui::Label::new(egui::RichText::new(first).weak()).truncate());
+                }
+            }
+        });
 }
 
 fn loads_ui(ui: &mut egui::Ui, ws: &OpenWorkspace) {

@@ -59,7 +59,7 @@ fn workspace_card_ui(ui: &mut egui::Ui, model: &Model<'_>, cmds: &mut Vec<Comman
                         stat_ui(ui, "accounts", o.accounts);
                         stat_ui(ui, "transactions", o.transactions);
                         stat_ui(ui, "labelled fraud", o.labelled_fraud);
-                        stat_ui(ui, "product photos", ws.assets.len() as i64);
+                        stat_ui(ui, "product photos", ws.library.facets.total as i64);
                     });
                     ui.add_space(6.0);
                     ui.horizontal(|ui| {

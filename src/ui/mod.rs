@@ -1,17 +1,24 @@
 //! Views and widgets. They read the [`Model`] and push [`Command`]s; they never do I/O and
 //! never mutate application state.
 
+mod asset_page;
 mod dialogs;
 mod fraud;
 mod home;
+mod image_view;
 mod import_dialog;
 mod jobs_tray;
+mod library_dialogs;
+mod library_grid;
 mod lookbook;
+mod recipe_panel;
 pub mod theme;
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
-use crate::app::{Command, Dialogs, Settings, Toast, View, ViewInput, WorkspaceState};
+use crate::app::{
+    Command, Dialogs, LibraryCommand, PageCommand, Settings, Toast, View, ViewInput, WorkspaceState,
+};
 use crate::jobs::JobInfo;
 
 /// What the views read, borrowed from the app for one frame.
@@ -76,6 +83,21 @@ pub fn shortcut_list() -> Vec<(Shortcut, Command)> {
             },
             Command::ShowHelp(true),
         ),
+        // Redo before undo: Ctrl+Z also matches while Shift is held.
+        (
+            Shortcut {
+                keys: KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z),
+                what: "Redo a recipe edit",
+            },
+            Command::Library(LibraryCommand::Page(PageCommand::Redo)),
+        ),
+        (
+            Shortcut {
+                keys: cmd(Key::Z),
+                what: "Undo a recipe edit",
+            },
+            Command::Library(LibraryCommand::Page(PageCommand::Undo)),
+        ),
     ]
 }
 
@@ -92,6 +114,7 @@ pub fn shortcuts(ctx: &egui::Context, commands: &mut Vec<Command>) {
     if ctx.input(|i| i.key_pressed(Key::Escape)) {
         commands.push(Command::ShowHelp(false));
         commands.push(Command::ShowSettings(false));
+        commands.push(Command::Library(LibraryCommand::ShowDialog(None)));
     }
 }
 
@@ -113,6 +136,7 @@ pub fn root_ui(
     dialogs::help_ui(ui.ctx(), model, cmds);
     import_dialog::import_ui(ui.ctx(), model, &mut input.mapping_draft, cmds);
     jobs_tray::toasts_ui(ui.ctx(), model, cmds);
+    lookbook::file_drop_ui(ui.ctx(), model);
 }
 
 fn top_bar_ui(ui: &mut egui::Ui, model: &Model<'_>, cmds: &mut Vec<Command>) {

@@ -65,3 +65,62 @@ pub fn tile_fill(visuals: &Visuals) -> Color32 {
 
 /// Size of big numbers on summary cards, in points.
 pub const STAT_SIZE: f32 = 22.0;
+
+/// Behind the image on the asset page's canvas (neutral so colours are judged fairly).
+pub fn canvas_backdrop(visuals: &Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_gray(28)
+    } else {
+        Color32::from_gray(214)
+    }
+}
+
+/// The two squares of the transparency checkerboard.
+pub fn checker(visuals: &Visuals) -> (Color32, Color32) {
+    if visuals.dark_mode {
+        (Color32::from_gray(60), Color32::from_gray(80))
+    } else {
+        (Color32::from_gray(235), Color32::from_gray(250))
+    }
+}
+
+/// The before/after divider and its knob.
+pub const SPLIT_LINE: Color32 = Color32::WHITE;
+/// The knob's outline and arrows, and the shadow line beside the divider.
+pub const SPLIT_SHADOW: Color32 = Color32::from_rgba_premultiplied(0, 0, 0, 110);
+
+/// Background and text of the "Before" / "After" labels on the canvas.
+pub const CANVAS_LABEL_BG: Color32 = Color32::from_rgba_premultiplied(0, 0, 0, 150);
+/// Text on canvas labels.
+pub const CANVAS_LABEL_TEXT: Color32 = Color32::WHITE;
+
+/// Tint of the mask overlay (the backdrop the recipe will replace).
+pub const MASK_TINT: Color32 = Color32::from_rgb(236, 64, 122);
+
+/// Brush outline and in-progress stroke when adding to the product.
+pub const BRUSH_ADD: Color32 = Color32::from_rgb(80, 220, 120);
+/// Brush outline and in-progress stroke when removing from the product.
+pub const BRUSH_REMOVE: Color32 = Color32::from_rgb(255, 90, 90);
+
+/// Paper behind thumbnails in the grid (the photos' own backdrops read against it).
+pub fn thumb_paper(visuals: &Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_gray(52)
+    } else {
+        Color32::WHITE
+    }
+}
+
+/// The "Edited" badge on tiles whose photo has a saved recipe.
+pub fn badge(visuals: &Visuals) -> (Color32, Color32) {
+    (accent(visuals), Color32::WHITE)
+}
+
+/// Veil over the window while files are dragged over it.
+pub fn drop_veil(visuals: &Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_rgba_premultiplied(10, 20, 40, 200)
+    } else {
+        Color32::from_rgba_premultiplied(230, 238, 250, 220)
+    }
+}

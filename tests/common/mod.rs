@@ -317,3 +317,48 @@ pub fn small_workspace(dir: &Path) -> PathBuf {
     library::import_image(&mut ws, "SL-MUG-001.png", &png, Some(&meta)).expect("import");
     path
 }
+
+/// A product-photo-like PNG: a coloured box on an off-white, slightly noisy backdrop.
+pub fn product_png(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let inside = (w / 4..3 * w / 4).contains(&x) && (h / 5..4 * h / 5).contains(&y);
+        let n = ((x * 7 + y * 13 + seed) % 5) as u8;
+        if inside {
+            image::Rgb([(60 + seed * 37 % 150) as u8 + n, 80 + n, 150 + n])
+        } else {
+            image::Rgb([232 + n, 228 + n, 218 + n])
+        }
+    });
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("encode");
+    png
+}
+
+/// A workspace whose library holds `n` product photos of `side`×`side` px, SKUs
+/// `SL-TST-000`…, every third tagged `hero`.
+pub fn library_workspace(dir: &Path, n: usize, side: u32) -> PathBuf {
+    let path = dir.join("library.sqlite");
+    let mut ws = Workspace::open(&path, OpenMode::CreateIfMissing).expect("create");
+    for i in 0..n {
+        let meta = ProductMeta {
+            sku: format!("SL-TST-{i:03}"),
+            name: format!("Test product {i}"),
+            price: Some(10.0 + i as f64),
+            category: if i % 2 == 0 { "Mugs" } else { "Bags" }.into(),
+            colour: "Blue".into(),
+        };
+        let id = library::import_image(
+            &mut ws,
+            &format!("SL-TST-{i:03}.png"),
+            &product_png(side, side, i as u32),
+            Some(&meta),
+        )
+        .expect("import")
+        .id();
+        if i % 3 == 0 {
+            library::add_tags(ws.conn_mut(), &[id], &["hero".into()]).expect("tag");
+        }
+    }
+    path
+}

@@ -47,7 +47,7 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = DEFAULT_GZIP_MAX_BYTES)]
     pub gzip_max_bytes: u64,
     /// Rows per committed batch.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 250_000)]
     pub batch_rows: usize,
     /// Index maintenance for large loads: auto, keep or rebuild.
     #[arg(long, default_value = "auto", value_parser = parse_strategy)]

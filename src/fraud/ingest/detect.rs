@@ -410,7 +410,13 @@ fn missing_error(path: &Path, m: &Mapping, header: &[String]) -> IngestError {
 
 /// "closest: preset X lacks columns …" for the unknown-header message.
 fn closest_hint(presets: &[Mapping], header: &[String]) -> String {
-    let mut best: Option<(usize, &Mapping, &FileMapping, Vec<(String, String)>)> = None;
+    struct Closest<'m> {
+        found: usize,
+        mapping: &'m Mapping,
+        section: &'m FileMapping,
+        missing: Vec<(String, String)>,
+    }
+    let mut best: Option<Closest<'_>> = None;
     for m in presets {
         for f in &m.files {
             if f.role == FileRole::GroundTruth {
@@ -418,13 +424,23 @@ fn closest_hint(presets: &[Mapping], header: &[String]) -> String {
             }
             let missing = missing_columns(f, header);
             let found = f.referenced_columns().len() - missing.len();
-            if found > 0 && best.as_ref().is_none_or(|b| found > b.0) {
-                best = Some((found, m, f, missing));
+            if found > 0 && best.as_ref().is_none_or(|b| found > b.found) {
+                best = Some(Closest {
+                    found,
+                    mapping: m,
+                    section: f,
+                    missing,
+                });
             }
         }
     }
     match best {
-        Some((_, m, f, missing)) => format!(
+        Some(Closest {
+            mapping: m,
+            section: f,
+            missing,
+            ..
+        }) => format!(
             " (closest: preset {} {} file, which also needs {})",
             m.name,
             f.role.as_str(),

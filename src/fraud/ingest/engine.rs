@@ -11,6 +11,9 @@
 //! a small table drops the secondary transaction indexes in its first batch and rebuilds them
 //! in its last; the dropped definitions are kept in `meta` (same transaction as the drop), so a
 //! kill in between is repaired by the next run or by [`repair_indexes`].
+//!
+//! `SIGHTLINE_INGEST_TRACE=1` prints where a load spent its time (waiting for rows, inserting,
+//! committing, rebuilding indexes, the writer thread's CPU time) to stderr, for profiling.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,14 +30,21 @@ use super::labels::LabelState;
 use super::loads::{LoadRecord, latest_with_hash};
 use super::mapping::{EntityKind, Field, FileRole, LabelRule};
 use super::rejects::{RejectsWriter, rejects_path};
-use super::rows::{Compiled, Interner, NewKeys, Row, Sym, TxRow, reason_of};
+use super::rows::{Compiled, Interner, NewKeys, Row, RowOrigin, Sym, TxRow, reason_of};
 use super::source::{Cells, Format, SourceLimits, hash_file, open, read_error};
 use crate::store::{Workspace, now_secs};
 
 /// `meta` key holding the `CREATE INDEX` statements a bulk load dropped (JSON array).
 const DEFERRED_INDEXES_KEY: &str = "ingest.deferred_indexes";
-/// Page cache while rebuilding indexes (KiB).
-const REBUILD_CACHE_KIB: u32 = 2000;
+/// Page cache while loading (KiB): holds the dedup index's hot pages and a batch's new pages.
+const LOAD_CACHE_KIB: u32 = 65_536;
+/// Page cache while rebuilding indexes (KiB): SQLite's sorter is faster with small runs that
+/// stay in the CPU caches (measured: 1–2 MiB sorts 1M keys in half the time 64 MiB does;
+/// sorting in memory instead of temp files, `temp_store = MEMORY`, doubles it).
+const REBUILD_CACHE_KIB: u32 = 1000;
+/// Helper threads SQLite may use to sort while rebuilding indexes. None: measured on two
+/// shared cores, a helper costs more CPU than it saves in wall time.
+const REBUILD_SORT_THREADS: u32 = 0;
 /// Rows per message from the parser thread to the writer.
 const CHUNK_ROWS: usize = 8192;
 /// Messages in flight between the threads (bounds memory to a few chunks).
@@ -71,7 +81,7 @@ impl Default for IngestOptions {
         Self {
             no_labels: false,
             limits: SourceLimits::default(),
-            batch_rows: 100_000,
+            batch_rows: 250_000,
             index_strategy: IndexStrategy::Auto,
         }
     }
@@ -213,22 +223,83 @@ pub fn run(
     let conn = ws.conn_mut();
     // Ids come from the interner and rows this run inserted, so the per-row foreign key
     // lookups are redundant; they are switched off for the run and back on after it.
-    let t = tuning();
+    // The background checkpointer copies the WAL while the load goes on; the writer itself
+    // does not stop at every commit to do it.
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{}; PRAGMA wal_autocheckpoint = {};",
-        t.cache_kib, t.autocheckpoint
+        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
     ))?;
+    let checkpointer = Checkpointer::start(&ws_path);
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
+    drop(checkpointer);
+    let t_end = Instant::now();
     let repaired = rebuild_deferred_indexes(conn);
     let restored = conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
     );
+    if std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some() {
+        eprintln!(
+            "trace: run {:.2} s, epilogue {:.2} s",
+            (t_end - started).as_secs_f64(),
+            t_end.elapsed().as_secs_f64()
+        );
+    }
     let mut summary = result?;
     repaired?;
     restored?;
     summary.workspace = ws_path;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Copies committed WAL frames into the database file on its own thread and connection while
+/// the load goes on, so the copy overlaps with parsing and inserting instead of following them
+/// (a passive checkpoint never blocks the writer). Stops when dropped.
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    const PERIOD: std::time::Duration = std::time::Duration::from_millis(250);
+
+    fn start(path: &Path) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("ingest-checkpoint".into())
+            .spawn(move || {
+                let conn = match Workspace::connect(&path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "no background checkpoints for this load");
+                        return;
+                    }
+                };
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(Self::PERIOD)
+                {
+                    // Busy or failed checkpoints are harmless: the run ends with its own.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::debug!(error = %e, "background checkpoint skipped");
+                    }
+                }
+            })
+            .ok();
+        Self {
+            stop: Some(stop),
+            thread,
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// CPU time of the calling thread (Linux; 0 elsewhere), for the load trace.
@@ -241,30 +312,6 @@ fn thread_cpu_secs() -> f64 {
                 .and_then(|n| n.parse::<f64>().ok())
         })
         .map_or(0.0, |ns| ns / 1e9)
-}
-
-/// Load tuning (temporary experiment knobs read from the environment).
-#[derive(Clone, Copy, Debug)]
-struct Tuning {
-    cache_kib: u32,
-    autocheckpoint: u32,
-    keep_ts: bool,
-    threads: u32,
-}
-
-fn tuning() -> Tuning {
-    let get = |k: &str, d: u32| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    Tuning {
-        cache_kib: get("SIGHTLINE_INGEST_CACHE_KIB", 65536),
-        autocheckpoint: get("SIGHTLINE_INGEST_AUTOCKPT", 100_000),
-        keep_ts: get("SIGHTLINE_INGEST_KEEP_TS", 0) == 1,
-        threads: get("SIGHTLINE_INGEST_THREADS", 0),
-    }
 }
 
 /// Rebuilds transaction indexes a killed bulk load left dropped. Returns whether any were.
@@ -730,15 +777,13 @@ fn parse_loop(job: ParseJob<'_>) {
                 .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
             split_record(format, header, &raw, &mut cells)?;
             let p = compiled.extract(&cells, csv).map_err(|p| reason_of(&p))?;
-            compiled.resolve(
-                p,
-                interner,
-                &mut chunk.new,
+            let origin = RowOrigin {
                 file_key,
-                meta.record_no,
-                meta.line,
-                &raw,
-            )
+                record_no: meta.record_no,
+                line: meta.line,
+                original: &raw,
+            };
+            compiled.resolve(p, interner, &mut chunk.new, &origin)
         })();
         match parsed {
             Ok(row) => chunk.rows.push(row),
@@ -765,6 +810,14 @@ fn parse_loop(job: ParseJob<'_>) {
         return;
     }
     let _ = sender.send(Msg::End { cancelled: false });
+}
+
+/// How an account used an entity in one batch (merged into `account_entities` at commit).
+#[derive(Clone, Copy, Debug)]
+struct EdgeUse {
+    first_secs: i64,
+    last_secs: i64,
+    uses: i64,
 }
 
 /// Account labels seen in a batch: account → any fraud. Account ids are dense (the interner
@@ -823,7 +876,7 @@ struct FileWriter<'a> {
     counters: &'a mut Counters,
     rejects: &'a mut RejectsWriter,
     /// account_entities uses seen in this batch: (account, entity) → (first, last, uses).
-    agg: FxHashMap<(i64, i64), (Option<i64>, Option<i64>, i64)>,
+    agg: FxHashMap<(i64, i64), EdgeUse>,
     /// Account labels seen in this batch: account → any fraud.
     pending_labels: PendingLabels,
     /// This file's symbols by number (see [`Sym`]).
@@ -1171,10 +1224,14 @@ impl FileWriter<'_> {
             .flatten()
             .chain(t.other_entities)
         {
-            let slot = self.agg.entry((t.src, e)).or_insert((None, None, 0));
-            slot.0 = Some(slot.0.map_or(t.ts, |f| f.min(t.ts)));
-            slot.1 = Some(slot.1.map_or(t.ts, |l| l.max(t.ts)));
-            slot.2 += 1;
+            let u = self.agg.entry((t.src, e)).or_insert(EdgeUse {
+                first_secs: t.ts,
+                last_secs: t.ts,
+                uses: 0,
+            });
+            u.first_secs = u.first_secs.min(t.ts);
+            u.last_secs = u.last_secs.max(t.ts);
+            u.uses += 1;
         }
         if let Some(fraud) = t.label {
             if fraud {
@@ -1284,8 +1341,8 @@ impl FileWriter<'_> {
                 last_seen = max(coalesce(last_seen, excluded.last_seen), coalesce(excluded.last_seen, last_seen)),
                 uses = uses + excluded.uses",
         )?;
-        for ((a, e), (first, last, uses)) in self.agg.drain() {
-            stmt.execute(params![a, e, first, last, uses])?;
+        for ((a, e), u) in self.agg.drain() {
+            stmt.execute(params![a, e, u.first_secs, u.last_secs, u.uses])?;
         }
         Ok(())
     }
@@ -1312,14 +1369,13 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
         "SELECT name, sql FROM sqlite_master
          WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name",
     )?;
-    let keep_ts = tuning().keep_ts;
     let indexes: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<(String, String)>, _>>()?
         .into_iter()
         // The partial merchant index costs nothing per row without a merchant, and rebuilding
         // it would scan the whole table: it is maintained, not dropped.
-        .filter(|(n, _)| n != "transactions_by_merchant" && !(keep_ts && n == "transactions_by_ts"))
+        .filter(|(n, _)| n != "transactions_by_merchant")
         .collect();
     if indexes.is_empty() {
         return Ok(());
@@ -1360,8 +1416,7 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     })?;
     // SQLite's index sorter is faster with a small cache (its runs stay in the CPU caches).
     conn.execute_batch(&format!(
-        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {}",
-        tuning().threads
+        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {REBUILD_SORT_THREADS}"
     ))?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
@@ -1373,7 +1428,9 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
         conn.execute_batch(&sql)?;
     }
     conn.execute("DELETE FROM meta WHERE key = ?1", [DEFERRED_INDEXES_KEY])?;
-    conn.execute_batch(&format!("PRAGMA cache_size = -{}", tuning().cache_kib))?;
+    conn.execute_batch(&format!(
+        "PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA threads = 0"
+    ))?;
     Ok(true)
 }
 

@@ -70,10 +70,6 @@ pub enum IngestError {
         compressed_bytes: u64,
     },
     #[error(
-        "{path}: the file changed while it was being loaded (hash {expected} at start); load it again once it is no longer being written"
-    )]
-    FileChanged { path: PathBuf, expected: String },
-    #[error(
         "could not write the rejects file {path}: {source}; check free disk space and permissions beside the workspace"
     )]
     Rejects {

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -164,11 +164,7 @@ pub fn revoke(ws: &mut Workspace, account_ids: &[String]) -> Result<LabelsSummar
         let id: Option<i64> = conn
             .prepare_cached("SELECT id FROM accounts WHERE ext_id = ?1")?
             .query_row([ext], |r| r.get(0))
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?;
         ids.push(id.ok_or_else(|| IngestError::UnknownAccount { id: ext.clone() })?);
     }
     let tx = conn.transaction()?;
@@ -282,37 +278,44 @@ fn edit_from_file(
             (meta.line, raw.clone())
         };
         summary.rows_read += 1;
-        let outcome = (|| -> Result<bool, String> {
-            std::str::from_utf8(&bytes)
-                .map_err(|e| format!("invalid UTF-8 at byte {}", e.valid_up_to()))?;
+        // Row problems become rejects; database errors stop the import (the transaction rolls back).
+        let outcome: Result<bool, String> = (|| -> Result<Result<bool, String>, IngestError> {
+            if let Err(e) = std::str::from_utf8(&bytes) {
+                return Ok(Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
+            }
             split_csv(&bytes, delimiter, &mut cells);
             let ext = cells.get(id_col).trim();
             if ext.is_empty() {
-                return Err("missing entity id".into());
+                return Ok(Err("missing entity id".into()));
             }
-            let account: i64 = tx
-                .prepare_cached("SELECT id FROM accounts WHERE ext_id = ?1")
-                .and_then(|mut s| s.query_row([ext], |r| r.get(0)))
-                .map_err(|_| {
-                    format!("unknown account {ext:?}: no account with this id is loaded")
-                })?;
-            match edit {
+            let account: Option<i64> = tx
+                .prepare_cached("SELECT id FROM accounts WHERE ext_id = ?1")?
+                .query_row([ext], |r| r.get(0))
+                .optional()?;
+            let Some(account) = account else {
+                return Ok(Err(format!(
+                    "unknown account {ext:?}: no account with this id is loaded"
+                )));
+            };
+            Ok(Ok(match edit {
                 Edit::Import => {
                     let label = label_col.map(|l| cells.get(l)).unwrap_or("");
-                    let fraud = parse_label(label)?.ok_or("missing label")?;
-                    state
-                        .apply_explicit(&tx, account, fraud, source)
-                        .map_err(|e| format!("database error: {e}"))
+                    let fraud = match parse_label(label) {
+                        Ok(Some(f)) => f,
+                        Ok(None) => return Ok(Err("missing label".into())),
+                        Err(reason) => return Ok(Err(reason)),
+                    };
+                    state.apply_explicit(&tx, account, fraud, source)?
                 }
-                Edit::Revoke => tx
-                    .prepare_cached(
+                Edit::Revoke => {
+                    tx.prepare_cached(
                         "UPDATE labels SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL",
-                    )
-                    .and_then(|mut s| s.execute(params![account, stamp]))
-                    .map(|n| n > 0)
-                    .map_err(|e| format!("database error: {e}")),
-            }
-        })();
+                    )?
+                    .execute(params![account, stamp])?
+                        > 0
+                }
+            }))
+        })()?;
         match outcome {
             Ok(true) => summary.loaded += 1,
             Ok(false) => summary.duplicates += 1,

@@ -44,6 +44,7 @@ pub use source::{
 /// The row parser as one function, for the fuzz test and benchmarks: splits `bytes` into
 /// records under `limits`, and reads each into canonical fields under `section`. Returns
 /// (rows read, rows accepted). Never panics, whatever the bytes.
+#[doc(hidden)]
 pub fn parse_bytes_for_test(
     bytes: &[u8],
     header: &[String],
@@ -87,10 +88,12 @@ pub fn parse_bytes_for_test(
                     p,
                     &mut interner,
                     &mut new,
-                    "0000",
-                    meta.record_no,
-                    meta.line,
-                    &raw,
+                    &rows::RowOrigin {
+                        file_key: "0000",
+                        record_no: meta.record_no,
+                        line: meta.line,
+                        original: &raw,
+                    },
                 )
                 .is_ok()
         {

@@ -526,13 +526,11 @@ impl Parsed<'_> {
         };
         match self {
             Parsed::Tx(t) => {
-                put(
-                    "tx_id",
-                    Some(
-                        &c.tx_key(t.tx_id.as_deref(), "<file hash>", 0)
-                            .replace(":0", ":<row>"),
-                    ),
-                );
+                let key = match t.tx_id.as_deref() {
+                    Some(id) => c.tx_key(Some(id), "", 0),
+                    None => "<file hash>:<row>".to_string(),
+                };
+                put("tx_id", Some(&key));
                 put("timestamp", Some(&ts_text(t.ts)));
                 put("src_account", Some(&t.src));
                 put("dst_account", t.dst.as_deref());
@@ -575,6 +573,19 @@ impl Parsed<'_> {
         }
         out
     }
+}
+
+/// Where a row came from: what its key and its reject are made of.
+#[derive(Clone, Copy, Debug)]
+pub struct RowOrigin<'a> {
+    /// The first 16 hex digits of the file's hash.
+    pub file_key: &'a str,
+    /// Data row number (1-based).
+    pub record_no: u64,
+    /// Line where the row starts.
+    pub line: u64,
+    /// The row's bytes.
+    pub original: &'a [u8],
 }
 
 /// A new account the writer must insert before the rows naming it.
@@ -667,12 +678,152 @@ pub enum Row {
     Label(LabelRow),
 }
 
+/// A key of up to 23 bytes stored inline as three words (the last byte holds the length), so
+/// a lookup hashes three integers and touches one cache line instead of chasing a pointer to a
+/// heap string (account lookups dominate the parser's time otherwise).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct SmallKey([u64; 3]);
+
+impl std::hash::Hash for SmallKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.0[0]);
+        h.write_u64(self.0[1]);
+        h.write_u64(self.0[2]);
+    }
+}
+
+impl SmallKey {
+    fn new(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() > 23 {
+            return None;
+        }
+        let mut buf = [0u8; 24];
+        buf[..b.len()].copy_from_slice(b);
+        buf[23] = b.len() as u8;
+        let word = |i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&buf[i * 8..i * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        Some(Self([word(0), word(1), word(2)]))
+    }
+}
+
+/// Keys that are small canonical decimals (`0`, `17`, `99999`, not `017`) index a flat array.
+const DENSE_KEY_LIMIT: usize = 1 << 21;
+
+/// String key → id. Synthetic data names accounts by small numbers (AMLSim's `0`…`99999`):
+/// those index a flat array, one cache line per lookup and no hashing; other short keys are
+/// stored inline ([`SmallKey`]); long ones on the heap. A key always takes the same path.
+#[derive(Default)]
+struct KeyMap {
+    dense: Vec<i64>,
+    short: FxHashMap<SmallKey, i64>,
+    long: FxHashMap<Box<str>, i64>,
+}
+
+impl std::fmt::Debug for KeyMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dense = self.dense.iter().filter(|id| **id != 0).count();
+        write!(
+            f,
+            "KeyMap({} keys)",
+            dense + self.short.len() + self.long.len()
+        )
+    }
+}
+
+/// The value of a canonical decimal key below [`DENSE_KEY_LIMIT`].
+fn dense_index(k: &str) -> Option<usize> {
+    let b = k.as_bytes();
+    if b.is_empty() || b.len() > 7 || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    let mut n = 0usize;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + usize::from(c - b'0');
+    }
+    (n < DENSE_KEY_LIMIT).then_some(n)
+}
+
+impl KeyMap {
+    fn get(&self, k: &str) -> Option<i64> {
+        if let Some(i) = dense_index(k) {
+            return self.dense.get(i).copied().filter(|id| *id != 0);
+        }
+        match SmallKey::new(k) {
+            Some(sk) => self.short.get(&sk).copied(),
+            None => self.long.get(k).copied(),
+        }
+    }
+
+    /// Ids are positive (SQLite rowids from 1), so 0 marks an empty slot.
+    fn insert(&mut self, k: &str, id: i64) {
+        if let Some(i) = dense_index(k) {
+            if i >= self.dense.len() {
+                self.dense
+                    .resize((i + 1).next_power_of_two().min(DENSE_KEY_LIMIT), 0);
+            }
+            self.dense[i] = id;
+            return;
+        }
+        match SmallKey::new(k) {
+            Some(sk) => {
+                self.short.insert(sk, id);
+            }
+            None => {
+                self.long.insert(k.into(), id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn keys_take_one_path_each_and_never_collide() {
+        let mut m = KeyMap::default();
+        for (k, id) in [
+            ("0", 1),
+            ("7", 2),
+            ("07", 3),
+            ("2097151", 4),
+            ("2097152", 5),
+            ("abc", 6),
+        ] {
+            m.insert(k, id);
+        }
+        let long = "x".repeat(40);
+        m.insert(&long, 7);
+        for (k, id) in [
+            ("0", 1),
+            ("7", 2),
+            ("07", 3),
+            ("2097151", 4),
+            ("2097152", 5),
+            ("abc", 6),
+        ] {
+            assert_eq!(m.get(k), Some(id), "{k}");
+        }
+        assert_eq!(m.get(&long), Some(7));
+        assert_eq!(m.get("8"), None);
+        assert_eq!(m.get("99999999"), None);
+        assert_eq!(m.get(""), None);
+    }
+}
+
 /// Account and entity keys → workspace ids, loaded at the start of a run.
 #[derive(Debug, Default)]
 pub struct Interner {
-    accounts: FxHashMap<Box<str>, i64>,
+    accounts: KeyMap,
     next_account: i64,
-    entities: [FxHashMap<Box<str>, i64>; 8],
+    entities: [KeyMap; 8],
     next_entity: i64,
     symbols: FxHashMap<Box<str>, u32>,
 }
@@ -722,7 +873,7 @@ impl Interner {
             let id: i64 = r.get(0)?;
             let ext: String = r.get(1)?;
             max_id = max_id.max(id);
-            me.accounts.insert(ext.into_boxed_str(), id);
+            me.accounts.insert(&ext, id);
         }
         me.next_account = max_id + 1;
         let mut stmt = conn.prepare("SELECT id, kind, value FROM entities")?;
@@ -734,7 +885,7 @@ impl Interner {
             let value: String = r.get(2)?;
             max_id = max_id.max(id);
             if let Some(k) = EntityKind::parse(&kind) {
-                me.entities[kind_slot(k)].insert(value.into_boxed_str(), id);
+                me.entities[kind_slot(k)].insert(&value, id);
             }
         }
         me.next_entity = max_id + 1;
@@ -743,7 +894,7 @@ impl Interner {
 
     /// The id of an existing account.
     pub fn account_id(&self, ext: &str) -> Option<i64> {
-        self.accounts.get(ext).copied()
+        self.accounts.get(ext)
     }
 
     /// The id of an account, creating it (recorded in `new`) when unknown.
@@ -761,11 +912,11 @@ impl Interner {
     /// The id of an account and whether this call created it (the caller inserts it).
     pub fn account_flagged(&mut self, ext: &str) -> (i64, bool) {
         if let Some(id) = self.accounts.get(ext) {
-            return (*id, false);
+            return (id, false);
         }
         let id = self.next_account;
         self.next_account += 1;
-        self.accounts.insert(ext.into(), id);
+        self.accounts.insert(ext, id);
         (id, true)
     }
 
@@ -773,11 +924,11 @@ impl Interner {
     pub fn entity(&mut self, kind: EntityKind, value: &str, new: &mut NewKeys) -> i64 {
         let map = &mut self.entities[kind_slot(kind)];
         if let Some(id) = map.get(value) {
-            return *id;
+            return id;
         }
         let id = self.next_entity;
         self.next_entity += 1;
-        map.insert(value.into(), id);
+        map.insert(value, id);
         new.entities.push(NewEntity {
             id,
             kind,
@@ -829,11 +980,14 @@ impl Compiled {
         parsed: Parsed<'_>,
         interner: &mut Interner,
         new: &mut NewKeys,
-        file_key: &str,
-        record_no: u64,
-        line: u64,
-        original: &[u8],
+        origin: &RowOrigin<'_>,
     ) -> Result<Row, String> {
+        let RowOrigin {
+            file_key,
+            record_no,
+            line,
+            original,
+        } = *origin;
         Ok(match parsed {
             Parsed::Tx(t) => {
                 let src = interner.account(&t.src, new);

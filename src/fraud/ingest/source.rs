@@ -203,16 +203,10 @@ pub fn open(
     let json = first == Some(b'{');
     records.json = json;
     let mut line = Vec::new();
-    let meta_rec = loop {
-        line.clear();
-        match records.next_into(&mut line).map_err(err)? {
-            None => {
-                return Err(IngestError::Empty {
-                    path: path.to_path_buf(),
-                });
-            }
-            Some(m) => break m,
-        }
+    let Some(meta_rec) = records.next_into(&mut line).map_err(err)? else {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+        });
     };
     if meta_rec.status != RecordStatus::Complete {
         return Err(IngestError::HeaderTooLong {
