@@ -36,6 +36,7 @@ struct Args {
     modes: Vec<bool>, // true = supervised
     dump: Option<PathBuf>,
     generate: Option<String>,
+    tweak: Vec<(String, String)>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -50,6 +51,7 @@ fn parse_args() -> anyhow::Result<Args> {
         modes: vec![true, false],
         dump: None,
         generate: None,
+        tweak: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -69,6 +71,11 @@ fn parse_args() -> anyhow::Result<Args> {
             "--supervised-only" => a.modes = vec![true],
             "--dump-features" => a.dump = Some(val()?.into()),
             "--generate" => a.generate = Some(val()?),
+            "--set" => {
+                let kv = val()?;
+                let (k, v) = kv.split_once('=').context("--set wants key=value")?;
+                a.tweak.push((k.to_string(), v.to_string()));
+            }
             "--unsupervised-only" => a.modes = vec![false],
             other if other.starts_with("--") => bail!("unknown option {other}"),
             file => a.files.push(file.into()),
@@ -268,12 +275,27 @@ fn main() -> anyhow::Result<()> {
                 drop(f);
                 ingest::labels::import(&mut ws, &labels_path, "eval")?;
             }
-            let opts = ScoreOptions {
+            let mut opts = ScoreOptions {
                 seed,
                 unsupervised: !supervised,
                 keep_features: args.dump.is_some(),
                 ..Default::default()
             };
+            for (k, v) in &args.tweak {
+                match k.as_str() {
+                    "inner_folds" => opts.inner_folds = v.parse()?,
+                    "folds" => opts.folds = v.parse()?,
+                    "max_iter" => opts.gbm.max_iter = v.parse()?,
+                    "learning_rate" => opts.gbm.learning_rate = v.parse()?,
+                    "max_leaf_nodes" => opts.gbm.max_leaf_nodes = v.parse()?,
+                    "min_samples_leaf" => opts.gbm.min_samples_leaf = v.parse()?,
+                    "subsample" => opts.gbm.subsample = v.parse()?,
+                    "lpa_max_sweeps" => opts.detect.lpa_max_sweeps = v.parse()?,
+                    "min_fan" => opts.detect.min_fan = v.parse()?,
+                    "fan_window_days" => opts.detect.fan_window_secs = v.parse::<i64>()? * 86_400,
+                    other => bail!("--set {other}: unknown setting"),
+                }
+            }
             let t = Instant::now();
             let report = score_workspace(ws.conn(), &opts, &AtomicBool::new(false), &|_| {})?;
             let secs = t.elapsed().as_secs_f64();

@@ -12,7 +12,7 @@ mod identity;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::csr::{Csr, UnionFind, label_propagation};
+use super::csr::{Csr, UnionFind, label_propagation_with};
 use super::dataset::Dataset;
 use super::graph::TxGraph;
 
@@ -419,8 +419,13 @@ pub fn detect_all(
                         },
                         || {
                             let t = std::time::Instant::now();
-                            let r =
-                                label_propagation(money_undirected, opts.seed, opts.lpa_max_sweeps);
+                            // Fine resolution: small tight communities, not flooded regions.
+                            let r = label_propagation_with(
+                                money_undirected,
+                                opts.seed,
+                                opts.lpa_max_sweeps,
+                                true,
+                            );
                             timed("label_propagation", t);
                             r
                         },
