@@ -113,6 +113,7 @@ fn open_asset(
     recipe: Option<String>,
     mask_view: bool,
     split: Option<f32>,
+    workspace: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<OpenAsset>> {
     let Some(asset) = asset else {
         return Ok(None);
@@ -122,6 +123,16 @@ fn open_asset(
             std::fs::read_to_string(&spec)
                 .map_err(|e| anyhow::anyhow!("could not read recipe file {spec}: {e}"))?,
         ),
+        Some(spec) if !spec.trim_start().starts_with('{') => {
+            // A preset or a recipe saved in the workspace: refuse an unknown name now, in one
+            // sentence on stderr, rather than opening the page without the edit asked for.
+            let conn = match workspace.filter(|w| w.exists()) {
+                Some(w) => Some(crate::store::Workspace::connect(w)?),
+                None => None,
+            };
+            crate::library::recipe_by_name(conn.as_ref(), &spec)?;
+            Some(spec)
+        }
         other => other,
     };
     Ok(Some(OpenAsset {
@@ -136,18 +147,27 @@ fn open_asset(
 pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
     let workspace = workspace_path(&cli);
     match cli.command {
-        None => crate::app::run_gui(
-            LaunchOptions {
-                workspace,
-                view: cli.view.map(View::from),
-                screenshot: cli.screenshot,
-                import: cli.import,
-                ephemeral: std::env::var_os("SIGHTLINE_EPHEMERAL").is_some(),
-                config_dir: std::env::var_os("SIGHTLINE_CONFIG_DIR").map(PathBuf::from),
-                open_asset: open_asset(cli.open_asset, cli.page_recipe, cli.mask_view, cli.split)?,
-            },
-            runtime,
-        ),
+        None => {
+            let open_asset = open_asset(
+                cli.open_asset,
+                cli.page_recipe,
+                cli.mask_view,
+                cli.split,
+                Some(&workspace),
+            )?;
+            crate::app::run_gui(
+                LaunchOptions {
+                    workspace,
+                    view: cli.view.map(View::from),
+                    screenshot: cli.screenshot,
+                    import: cli.import,
+                    ephemeral: std::env::var_os("SIGHTLINE_EPHEMERAL").is_some(),
+                    config_dir: std::env::var_os("SIGHTLINE_CONFIG_DIR").map(PathBuf::from),
+                    open_asset,
+                },
+                runtime,
+            )
+        }
         Some(Command::Demo {
             workspace: demo_path,
         }) => {
