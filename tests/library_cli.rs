@@ -296,3 +296,26 @@ fn enhance_all_names_outputs_after_skus_and_takes_recipe_files() {
     );
     assert!(stderr.contains("marketplace-square"), "{stderr}");
 }
+
+#[test]
+fn gui_refuses_an_unknown_page_recipe_before_opening_a_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("w.sqlite");
+    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["--workspace"])
+        .arg(&ws)
+        .args(["--open-asset", "SL-ACC-001", "--page-recipe", "catalog-clean"])
+        .env_remove("SIGHTLINE_WORKSPACE")
+        // No display: if the name were accepted, the window would fail instead.
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run sightline");
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no preset or saved recipe named \"catalog-clean\""),
+        "{stderr}"
+    );
+    assert!(!ws.exists(), "nothing is created for a refused launch");
+}
