@@ -304,7 +304,12 @@ fn gui_refuses_an_unknown_page_recipe_before_opening_a_window() {
     let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
         .args(["--workspace"])
         .arg(&ws)
-        .args(["--open-asset", "SL-ACC-001", "--page-recipe", "catalog-clean"])
+        .args([
+            "--open-asset",
+            "SL-ACC-001",
+            "--page-recipe",
+            "catalog-clean",
+        ])
         .env_remove("SIGHTLINE_WORKSPACE")
         // No display: if the name were accepted, the window would fail instead.
         .env_remove("DISPLAY")
