@@ -4,6 +4,7 @@
 #
 #   scripts/bench-ingest.sh            # 1,000,000 rows, 100,000 accounts, append 100,000
 #   ROWS=200000 APPEND=20000 REPEAT=1 scripts/bench-ingest.sh   # a quick look
+#   CARGO_ARGS="--config ..." scripts/bench-ingest.sh             # extra arguments for cargo build
 #
 # Measures (best of REPEAT runs each, files warm in the page cache):
 #   sqlite3 bare     .import --csv into a table
@@ -24,7 +25,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 command -v sqlite3 >/dev/null || { echo "bench-ingest: sqlite3 is not installed (apt-get install sqlite3)" >&2; exit 2; }
 
-(cd "$root" && cargo build --quiet --release --example ingest --example gen_amlsim)
+# CARGO_ARGS: extra words for `cargo build` (e.g. `--config` overrides on a shared machine).
+read -r -a cargo_args <<<"${CARGO_ARGS:-}"
+(cd "$root" && cargo build --quiet --release "${cargo_args[@]}" --example ingest --example gen_amlsim)
 bin=$target/release/examples
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-ingest.XXXXXX")
 trap 'rm -rf "$work"' EXIT

@@ -30,8 +30,9 @@ use super::labels::LabelState;
 use super::loads::{LoadRecord, latest_with_hash};
 use super::mapping::{EntityKind, Field, FileRole, LabelRule};
 use super::rejects::{RejectsWriter, rejects_path};
-use super::rows::{Compiled, Interner, NewKeys, Row, RowOrigin, Sym, TxRow, reason_of};
+use super::rows::{Compiled, Interner, NewKeys, Row, RowOrigin, Sym, TxKey, TxRow, reason_of};
 use super::source::{Cells, Format, SourceLimits, hash_file, open, read_error};
+use crate::store::schema::{TEXT_KEY_FIRST_ID, tx_number};
 use crate::store::{Workspace, now_secs};
 
 /// `meta` key holding the `CREATE INDEX` statements a bulk load dropped (JSON array).
@@ -45,6 +46,8 @@ const REBUILD_CACHE_KIB: u32 = 1000;
 /// Helper threads SQLite may use to sort while rebuilding indexes. None: measured on two
 /// shared cores, a helper costs more CPU than it saves in wall time.
 const REBUILD_SORT_THREADS: u32 = 0;
+/// Transactions per multi-row insert statement (fewer statement executions per row).
+const TX_GROUP_ROWS: usize = 64;
 /// Rows per message from the parser thread to the writer.
 const CHUNK_ROWS: usize = 8192;
 /// Messages in flight between the threads (bounds memory to a few chunks).
@@ -691,6 +694,7 @@ fn stream_file(
             bulk,
             in_tx: false,
             batch_records: 0,
+            next_text_id: TEXT_KEY_FIRST_ID,
         };
         let result = writer.consume(&receiver, ctx);
         drop(receiver);
@@ -864,6 +868,8 @@ struct Stmts<'c> {
     account: Statement<'c>,
     entity: Statement<'c>,
     tx: Option<(Statement<'c>, Vec<Field>)>,
+    /// The same insert for [`TX_GROUP_ROWS`] rows at once, without the conflict clause.
+    tx_group: Option<Statement<'c>>,
     tx_label: Statement<'c>,
 }
 
@@ -884,6 +890,9 @@ struct FileWriter<'a> {
     bulk: bool,
     in_tx: bool,
     batch_records: u64,
+    /// The rowid the next text-keyed transaction gets (re-read at each batch's start, under
+    /// the write lock, so two processes loading together never hand out the same one).
+    next_text_id: i64,
 }
 
 /// The transaction columns a file fills: only those are bound, the rest take their defaults
@@ -914,10 +923,13 @@ fn tx_columns(c: &Compiled) -> Vec<Field> {
     cols
 }
 
-/// The insert for a file's columns; the load id and a file-wide currency are literals.
-fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
+/// The insert of `rows` transactions with a file's columns; the load id and a file-wide
+/// currency are literals. One row: `ON CONFLICT DO NOTHING` (a duplicate is skipped and
+/// counted). Several: no conflict clause, so a key already there backs out the whole statement
+/// (SQLite's default `ABORT`) and the caller retries those rows one by one.
+fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64, rows: usize) -> String {
     let name = |f: &Field| match f {
-        Field::TxId => "ext_id",
+        Field::TxId => "id, ext_key",
         Field::Timestamp => "ts",
         Field::SrcAccount => "src_account",
         Field::DstAccount => "dst_account",
@@ -934,18 +946,79 @@ fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
         _ => "load_id",
     };
     let mut names: Vec<&str> = cols.iter().map(name).collect();
-    let mut marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
     names.push("load_id");
-    marks.push(load_id.to_string());
+    let currency_literal = format!("'{}'", currency.replace('\'', "''"));
     if !cols.contains(&Field::Currency) {
         names.push("currency");
-        marks.push(format!("'{}'", currency.replace('\'', "''")));
     }
+    let per_row = tx_params(cols);
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let mut marks: Vec<String> = (1..=per_row)
+                .map(|i| format!("?{}", r * per_row + i))
+                .collect();
+            marks.push(load_id.to_string());
+            if !cols.contains(&Field::Currency) {
+                marks.push(currency_literal.clone());
+            }
+            format!("({})", marks.join(", "))
+        })
+        .collect();
     format!(
-        "INSERT INTO transactions({}) VALUES ({}) ON CONFLICT(ext_id) DO NOTHING",
+        "INSERT INTO transactions({}) VALUES {}{}",
         names.join(", "),
-        marks.join(", ")
+        values.join(", "),
+        if rows == 1 { " ON CONFLICT DO NOTHING" } else { "" }
     )
+}
+
+/// Bound parameters per transaction row of the insert (the key takes two: id and ext_key).
+fn tx_params(cols: &[Field]) -> usize {
+    cols.iter()
+        .map(|f| if *f == Field::TxId { 2 } else { 1 })
+        .sum()
+}
+
+/// Binds one transaction's values to parameters `base + 1 ..` of `stmt`, in `cols` order.
+fn bind_tx(
+    stmt: &mut Statement<'_>,
+    base: usize,
+    cols: &[Field],
+    t: &TxRow,
+    tx_id: i64,
+    new: &NewKeys,
+    symbols: &[Box<str>],
+) -> Result<(), rusqlite::Error> {
+    let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
+    let mut idx = base;
+    for f in cols {
+        idx += 1;
+        match f {
+            Field::TxId => {
+                stmt.raw_bind_parameter(idx, tx_id)?;
+                idx += 1;
+                match t.key {
+                    TxKey::Number(_) => stmt.raw_bind_parameter(idx, rusqlite::types::Null)?,
+                    TxKey::Text(a, b) => stmt.raw_bind_parameter(idx, new.key_text(a, b))?,
+                }
+            }
+            Field::Timestamp => stmt.raw_bind_parameter(idx, t.ts)?,
+            Field::SrcAccount => stmt.raw_bind_parameter(idx, t.src)?,
+            Field::DstAccount => stmt.raw_bind_parameter(idx, t.dst)?,
+            Field::Merchant => stmt.raw_bind_parameter(idx, t.merchant)?,
+            Field::Amount => stmt.raw_bind_parameter(idx, t.amount)?,
+            Field::Currency => stmt.raw_bind_parameter(idx, sym(t.currency))?,
+            Field::Channel => stmt.raw_bind_parameter(idx, t.channel.map(sym))?,
+            Field::Status => stmt.raw_bind_parameter(idx, t.status)?,
+            Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.map(sym))?,
+            Field::PromoCode => stmt.raw_bind_parameter(idx, t.promo.as_deref())?,
+            Field::Device => stmt.raw_bind_parameter(idx, t.device)?,
+            Field::Ip => stmt.raw_bind_parameter(idx, t.ip)?,
+            Field::Card => stmt.raw_bind_parameter(idx, t.card)?,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl FileWriter<'_> {
@@ -953,6 +1026,12 @@ impl FileWriter<'_> {
         if !self.in_tx {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.in_tx = true;
+            let last: Option<i64> = self.conn.query_row(
+                "SELECT max(id) FROM transactions WHERE id < 0",
+                [],
+                |r| r.get(0),
+            )?;
+            self.next_text_id = last.map_or(TEXT_KEY_FIRST_ID, |l| l + 1);
             if self.bulk {
                 drop_secondary_indexes(self.conn)?;
             }
@@ -1012,14 +1091,20 @@ impl FileWriter<'_> {
             account: conn.prepare("INSERT INTO accounts(id, ext_id, load_id) VALUES (?1, ?2, ?3)")?,
             entity: conn.prepare("INSERT INTO entities(id, kind, value) VALUES (?1, ?2, ?3)")?,
             tx: None,
+            tx_group: None,
             tx_label: conn.prepare(
                 "INSERT OR IGNORE INTO transaction_labels(transaction_id, label, load_id) VALUES (?1, ?2, ?3)",
             )?,
         };
         if self.compiled.role == FileRole::Transactions {
             let cols = tx_columns(self.compiled);
-            let sql = tx_insert_sql(&cols, self.compiled.default_currency(), self.load_id);
-            stmts.tx = Some((conn.prepare(&sql)?, cols));
+            let currency = self.compiled.default_currency();
+            let one = tx_insert_sql(&cols, currency, self.load_id, 1);
+            if TX_GROUP_ROWS > 1 {
+                let group = tx_insert_sql(&cols, currency, self.load_id, TX_GROUP_ROWS);
+                stmts.tx_group = Some(conn.prepare(&group)?);
+            }
+            stmts.tx = Some((conn.prepare(&one)?, cols));
         }
         let mut last_record_no = self.counters.rows_committed;
         let trace = std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some();
@@ -1104,9 +1189,19 @@ impl FileWriter<'_> {
                 .execute(params![e.id, e.kind.as_str(), &*e.value])?;
         }
         self.symbols.extend(new.symbols.iter().cloned());
+        // A transactions file sends only transaction rows: they go in groups.
+        let mut txs: Vec<TxRow> = Vec::new();
+        let mut others: Vec<Row> = Vec::new();
         for row in rows {
             match row {
-                Row::Tx(t) => self.write_tx(st, &new, t)?,
+                Row::Tx(t) => txs.push(t),
+                other => others.push(other),
+            }
+        }
+        self.write_txs(st, &new, &txs)?;
+        for row in others {
+            match row {
+                Row::Tx(t) => self.write_tx(st, &new, &t)?,
                 Row::Account(a) => {
                     let mut changed = false;
                     if a.is_new {
@@ -1185,44 +1280,100 @@ impl FileWriter<'_> {
         }
     }
 
-    fn write_tx(&mut self, st: &mut Stmts<'_>, new: &NewKeys, t: TxRow) -> Result<(), IngestError> {
+    /// Inserts a run of transaction rows: whole groups of [`TX_GROUP_ROWS`] with one
+    /// multi-row statement each, the rest (and any group that meets a key already there) one by
+    /// one with `ON CONFLICT DO NOTHING`.
+    fn write_txs(
+        &mut self,
+        st: &mut Stmts<'_>,
+        new: &NewKeys,
+        rows: &[TxRow],
+    ) -> Result<(), IngestError> {
+        for group in rows.chunks(TX_GROUP_ROWS) {
+            if group.len() == TX_GROUP_ROWS && self.insert_group(st, new, group)? {
+                for t in group {
+                    let id = match t.key {
+                        TxKey::Number(n) => n,
+                        TxKey::Text(..) => {
+                            self.next_text_id += 1;
+                            self.next_text_id - 1
+                        }
+                    };
+                    self.inserted(st, t, id)?;
+                }
+            } else {
+                for t in group {
+                    self.write_tx(st, new, t)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the multi-row insert for `group`. `false` when a key was already there: the
+    /// statement then changed nothing (SQLite backs out the whole statement on the conflict)
+    /// and the caller inserts the rows one by one.
+    fn insert_group(
+        &mut self,
+        st: &mut Stmts<'_>,
+        new: &NewKeys,
+        group: &[TxRow],
+    ) -> Result<bool, IngestError> {
+        let (Some(stmt), Some((_, cols))) = (st.tx_group.as_mut(), st.tx.as_ref()) else {
+            return Ok(false);
+        };
+        let per_row = tx_params(cols);
+        let mut next = self.next_text_id;
+        for (i, t) in group.iter().enumerate() {
+            let id = match t.key {
+                TxKey::Number(n) => n,
+                TxKey::Text(..) => {
+                    next += 1;
+                    next - 1
+                }
+            };
+            bind_tx(stmt, i * per_row, cols, t, id, new, &self.symbols)?;
+        }
+        match stmt.raw_execute() {
+            Ok(_) => Ok(true),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write_tx(&mut self, st: &mut Stmts<'_>, new: &NewKeys, t: &TxRow) -> Result<(), IngestError> {
         let Some((stmt, cols)) = st.tx.as_mut() else {
             return Err(IngestError::Pipeline(
                 "transaction statement missing".into(),
             ));
         };
-        let symbols = &self.symbols;
-        let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
-        for (i, f) in cols.iter().enumerate() {
-            let idx = i + 1;
-            match f {
-                Field::TxId => stmt.raw_bind_parameter(idx, new.key(t.ext_id))?,
-                Field::Timestamp => stmt.raw_bind_parameter(idx, t.ts)?,
-                Field::SrcAccount => stmt.raw_bind_parameter(idx, t.src)?,
-                Field::DstAccount => stmt.raw_bind_parameter(idx, t.dst)?,
-                Field::Merchant => stmt.raw_bind_parameter(idx, t.merchant)?,
-                Field::Amount => stmt.raw_bind_parameter(idx, t.amount)?,
-                Field::Currency => stmt.raw_bind_parameter(idx, sym(t.currency))?,
-                Field::Channel => stmt.raw_bind_parameter(idx, t.channel.map(sym))?,
-                Field::Status => stmt.raw_bind_parameter(idx, t.status)?,
-                Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.map(sym))?,
-                Field::PromoCode => stmt.raw_bind_parameter(idx, t.promo.as_deref())?,
-                Field::Device => stmt.raw_bind_parameter(idx, t.device)?,
-                Field::Ip => stmt.raw_bind_parameter(idx, t.ip)?,
-                Field::Card => stmt.raw_bind_parameter(idx, t.card)?,
-                _ => {}
-            }
-        }
+        let tx_id = match t.key {
+            TxKey::Number(n) => n,
+            TxKey::Text(..) => self.next_text_id,
+        };
+        bind_tx(stmt, 0, cols, t, tx_id, new, &self.symbols)?;
         let inserted = stmt.raw_execute()? > 0;
         if !inserted {
             self.counters.duplicates += 1;
             return Ok(());
         }
+        if matches!(t.key, TxKey::Text(..)) {
+            self.next_text_id += 1;
+        }
+        self.inserted(st, t, tx_id)
+    }
+
+    /// Counts an inserted transaction and notes what it implies: identity edges and labels.
+    fn inserted(&mut self, st: &mut Stmts<'_>, t: &TxRow, tx_id: i64) -> Result<(), IngestError> {
         self.counters.loaded += 1;
         for e in [t.device, t.ip, t.card]
             .into_iter()
             .flatten()
-            .chain(t.other_entities)
+            .chain(t.other_entities.iter().copied())
         {
             let u = self.agg.entry((t.src, e)).or_insert(EdgeUse {
                 first_secs: t.ts,
@@ -1235,7 +1386,6 @@ impl FileWriter<'_> {
         }
         if let Some(fraud) = t.label {
             if fraud {
-                let tx_id = self.conn.last_insert_rowid();
                 st.tx_label.execute(params![tx_id, "fraud", self.load_id])?;
             }
             // Account labels are applied once per account per batch ("fraud wins" does not
@@ -1257,17 +1407,20 @@ impl FileWriter<'_> {
         let conn = self.conn;
         let (account, tx) = match &i.tx_ext_id {
             Some(ext) => {
-                let found = conn
-                    .prepare_cached(
-                        "SELECT id, src_account, ts FROM transactions WHERE ext_id = ?1",
-                    )?
-                    .query_row([ext], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    });
+                let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64)> {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                };
+                // Numeric source ids are the rowid; other keys sit in `ext_key` (schema v5).
+                let found = match tx_number(ext) {
+                    Some(n) => conn
+                        .prepare_cached("SELECT id, src_account, ts FROM transactions WHERE id = ?1")?
+                        .query_row([n], row),
+                    None => conn
+                        .prepare_cached(
+                            "SELECT id, src_account, ts FROM transactions WHERE ext_key = ?1",
+                        )?
+                        .query_row([ext], row),
+                };
                 match found {
                     Ok((id, src, ts)) => (src, Some((id, ts))),
                     Err(rusqlite::Error::QueryReturnedNoRows) => {
@@ -1365,18 +1518,18 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
     if pending.is_some() {
         return Ok(());
     }
+    // Only plain secondary indexes: a unique one is the dedup of text keys and must hold during
+    // the load, and a partial one (merchant, text key) costs nothing per row outside it while
+    // rebuilding it would scan the whole table.
     let mut stmt = conn.prepare(
-        "SELECT name, sql FROM sqlite_master
-         WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name",
+        "SELECT m.name, m.sql FROM sqlite_master m
+         JOIN pragma_index_list('transactions') l ON l.name = m.name
+         WHERE m.type = 'index' AND m.sql IS NOT NULL AND l.\"unique\" = 0 AND l.partial = 0
+         ORDER BY m.name",
     )?;
     let indexes: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<(String, String)>, _>>()?
-        .into_iter()
-        // The partial merchant index costs nothing per row without a merchant, and rebuilding
-        // it would scan the whole table: it is maintained, not dropped.
-        .filter(|(n, _)| n != "transactions_by_merchant")
-        .collect();
+        .collect::<Result<Vec<(String, String)>, _>>()?;
     if indexes.is_empty() {
         return Ok(());
     }
