@@ -231,13 +231,16 @@ pub fn run(
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
     ))?;
+    if let Some(sync) = std::env::var_os("SIGHTLINE_INGEST_SYNC") {
+        conn.execute_batch(&format!("PRAGMA synchronous = {}", sync.to_string_lossy()))?;
+    }
     let checkpointer = Checkpointer::start(&ws_path);
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
     drop(checkpointer);
     let t_end = Instant::now();
     let repaired = rebuild_deferred_indexes(conn);
     let restored = conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
     );
     if std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some() {
         eprintln!(
@@ -278,6 +281,9 @@ impl Checkpointer {
                         return;
                     }
                 };
+                if let Some(sync) = std::env::var_os("SIGHTLINE_INGEST_SYNC") {
+                    let _ = conn.execute_batch(&format!("PRAGMA synchronous = {}", sync.to_string_lossy()));
+                }
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(Self::PERIOD)
                 {
@@ -303,6 +309,11 @@ impl Drop for Checkpointer {
             let _ = t.join();
         }
     }
+}
+
+/// EXPERIMENT: a tuning value from the environment, or the default.
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// CPU time of the calling thread (Linux; 0 elsewhere), for the load trace.
@@ -695,6 +706,7 @@ fn stream_file(
             in_tx: false,
             batch_records: 0,
             next_text_id: TEXT_KEY_FIRST_ID,
+            group_rows: knob("SIGHTLINE_INGEST_GROUP_ROWS", if bulk { TX_GROUP_ROWS } else { 1 }),
         };
         let result = writer.consume(&receiver, ctx);
         drop(receiver);
@@ -893,6 +905,8 @@ struct FileWriter<'a> {
     /// The rowid the next text-keyed transaction gets (re-read at each batch's start, under
     /// the write lock, so two processes loading together never hand out the same one).
     next_text_id: i64,
+    /// Transactions per multi-row insert (1: one statement per row).
+    group_rows: usize,
 }
 
 /// The transaction columns a file fills: only those are bound, the rest take their defaults
@@ -1100,8 +1114,8 @@ impl FileWriter<'_> {
             let cols = tx_columns(self.compiled);
             let currency = self.compiled.default_currency();
             let one = tx_insert_sql(&cols, currency, self.load_id, 1);
-            if TX_GROUP_ROWS > 1 {
-                let group = tx_insert_sql(&cols, currency, self.load_id, TX_GROUP_ROWS);
+            if self.group_rows > 1 {
+                let group = tx_insert_sql(&cols, currency, self.load_id, self.group_rows);
                 stmts.tx_group = Some(conn.prepare(&group)?);
             }
             stmts.tx = Some((conn.prepare(&one)?, cols));
@@ -1167,8 +1181,17 @@ impl FileWriter<'_> {
         self.begin()?;
         if self.bulk {
             ctx.report(Phase::Indexing, self.counters, ctx.fp.size_bytes);
+            let t0 = Instant::now();
             self.flush_agg()?;
+            let t1 = Instant::now();
             rebuild_in_tx(self.conn)?;
+            if std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some() {
+                eprintln!(
+                    "trace: finish: labels and edges {:.2} s, index rebuild {:.2} s",
+                    (t1 - t0).as_secs_f64(),
+                    t1.elapsed().as_secs_f64()
+                );
+            }
         }
         self.commit(last_record_no, Some("complete"))
     }
@@ -1289,8 +1312,9 @@ impl FileWriter<'_> {
         new: &NewKeys,
         rows: &[TxRow],
     ) -> Result<(), IngestError> {
-        for group in rows.chunks(TX_GROUP_ROWS) {
-            if group.len() == TX_GROUP_ROWS && self.insert_group(st, new, group)? {
+        let group_rows = self.group_rows.max(1);
+        for group in rows.chunks(group_rows) {
+            if group.len() == group_rows && group_rows > 1 && self.insert_group(st, new, group)? {
                 for t in group {
                     let id = match t.key {
                         TxKey::Number(n) => n,
@@ -1569,7 +1593,9 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     })?;
     // SQLite's index sorter is faster with a small cache (its runs stay in the CPU caches).
     conn.execute_batch(&format!(
-        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {REBUILD_SORT_THREADS}"
+        "PRAGMA cache_size = -{}; PRAGMA threads = {}",
+        knob("SIGHTLINE_INGEST_REBUILD_CACHE", REBUILD_CACHE_KIB as usize),
+        knob("SIGHTLINE_INGEST_SORT_THREADS", REBUILD_SORT_THREADS as usize)
     ))?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
