@@ -5,6 +5,7 @@
 #   scripts/bench-ingest.sh            # 1,000,000 rows, 100,000 accounts, append 100,000
 #   ROWS=200000 APPEND=20000 REPEAT=1 scripts/bench-ingest.sh   # a quick look
 #   CARGO_ARGS="--config ..." scripts/bench-ingest.sh             # extra arguments for cargo build
+#   BUILD=0 scripts/bench-ingest.sh                                # use the release binaries as built
 #
 # Measures (best of REPEAT runs each, files warm in the page cache):
 #   sqlite3 bare     .import --csv into a table
@@ -27,7 +28,9 @@ command -v sqlite3 >/dev/null || { echo "bench-ingest: sqlite3 is not installed 
 
 # CARGO_ARGS: extra words for `cargo build` (e.g. `--config` overrides on a shared machine).
 read -r -a cargo_args <<<"${CARGO_ARGS:-}"
-(cd "$root" && cargo build --quiet --release "${cargo_args[@]}" --example ingest --example gen_amlsim)
+if [ "${BUILD:-1}" != 0 ]; then
+  (cd "$root" && cargo build --quiet --release "${cargo_args[@]}" --example ingest --example gen_amlsim)
+fi
 bin=$target/release/examples
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-ingest.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -35,6 +38,7 @@ trap 'rm -rf "$work"' EXIT
 "$bin/gen_amlsim" "$ROWS" "$ACCOUNTS" 1 "$work/transactions.csv"
 "$bin/gen_amlsim" "$APPEND" "$ACCOUNTS" $((ROWS + 1)) "$work/append.csv"
 cat "$work/transactions.csv" "$work/append.csv" >/dev/null # warm the page cache
+load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 
 now_ns() { date +%s%N; }
 # best_of NAME CMD...: runs CMD REPEAT times after `reset_NAME`, prints the best seconds.
@@ -84,6 +88,7 @@ if [ -x /usr/bin/time ]; then
 fi
 
 echo "ingest benchmark: $ROWS AMLSim rows ($(du -m "$work/transactions.csv" | cut -f1) MB), $ACCOUNTS accounts, best of $REPEAT, $(nproc) cores, sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+echo "1-minute load average: $load_start at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?") at the end"
 printf '%-44s %8s\n' "run" "seconds"
 printf '%-44s %8s\n' "sqlite3 .import (bare)" "$(secs "$bare")"
 printf '%-44s %8s\n' "sqlite3 .import + 4 indexes" "$(secs "$idx")"

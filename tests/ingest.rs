@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sightline::fraud::ingest::{
-    DetectOptions, FileOutcome, FileRole, IndexStrategy, IngestError, IngestOptions,
-    IngestSummary, Mapping, SourceLimits, detect, labels, loads, rejects, run,
+    DetectOptions, FileOutcome, FileRole, IndexStrategy, IngestError, IngestOptions, IngestSummary,
+    Mapping, SourceLimits, detect, labels, loads, rejects, run,
 };
 use sightline::store::{OpenMode, Workspace};
 
@@ -540,9 +540,9 @@ fn reloading_a_file_adds_nothing_and_new_files_append() {
 }
 
 #[test]
-fn bulk_loads_dedup_numeric_and_text_ids_inside_and_across_insert_groups() {
-    // Bulk loads insert transactions many rows per statement; a group that meets a key already
-    // there (from an earlier file or earlier in the same group) falls back to row by row.
+fn bulk_loads_dedup_numeric_and_text_ids_within_and_across_files() {
+    // Numeric ids are the rowid, other keys sit in `ext_key`: both dedup, inside a file and
+    // against earlier files, while a bulk load has the secondary indexes dropped.
     let opts = IngestOptions {
         index_strategy: IndexStrategy::Rebuild,
         ..IngestOptions::default()
@@ -587,10 +587,19 @@ fn bulk_loads_dedup_numeric_and_text_ids_inside_and_across_insert_groups() {
     assert_eq!(s.rows_read, 201 + 150 + 31 + 2);
     assert_eq!((s.loaded, s.duplicates), (150 + 20 + 1, 51 + 150 + 11 + 1));
     assert_eq!(e.count("SELECT count(*) FROM transactions"), 571);
-    assert_eq!(e.count("SELECT count(*) FROM transactions WHERE ext_id = '0007'"), 1);
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE ext_id = '0007'"),
+        1
+    );
     assert_eq!(e.count("SELECT count(*) FROM transactions WHERE id = 7"), 1);
-    assert_eq!(e.count("SELECT count(*) FROM transactions WHERE ext_key IS NOT NULL"), 121);
-    assert_eq!(e.count("SELECT count(*) FROM transactions WHERE id < 0"), 121);
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE ext_key IS NOT NULL"),
+        121
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE id < 0"),
+        121
+    );
     // The SAR rows 100, 200, 300 and 400 are labelled on the transaction they name.
     let mut st = e
         .ws
@@ -612,12 +621,30 @@ fn loaded_transactions_are_found_through_indexes_by_id_source_destination_and_ti
     e.load(&[f], "auto");
     let conn = e.ws.conn();
     for (sql, index) in [
-        ("SELECT * FROM transactions WHERE id = 5", "INTEGER PRIMARY KEY"),
-        ("SELECT * FROM transactions WHERE ext_key = 'x'", "transactions_by_ext_key"),
-        ("SELECT * FROM transactions WHERE src_account = 5", "transactions_by_src"),
-        ("SELECT * FROM transactions WHERE dst_account = 5 AND ts > 0", "transactions_by_dst"),
-        ("SELECT * FROM transactions WHERE ts BETWEEN 1 AND 5", "transactions_by_ts"),
-        ("SELECT * FROM transactions WHERE merchant_id = 1", "transactions_by_merchant"),
+        (
+            "SELECT * FROM transactions WHERE id = 5",
+            "INTEGER PRIMARY KEY",
+        ),
+        (
+            "SELECT * FROM transactions WHERE ext_key = 'x'",
+            "transactions_by_ext_key",
+        ),
+        (
+            "SELECT * FROM transactions WHERE src_account = 5",
+            "transactions_by_src",
+        ),
+        (
+            "SELECT * FROM transactions WHERE dst_account = 5 AND ts > 0",
+            "transactions_by_dst",
+        ),
+        (
+            "SELECT * FROM transactions WHERE ts BETWEEN 1 AND 5",
+            "transactions_by_ts",
+        ),
+        (
+            "SELECT * FROM transactions WHERE merchant_id = 1",
+            "transactions_by_merchant",
+        ),
     ] {
         let plan: Vec<String> = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
@@ -626,10 +653,7 @@ fn loaded_transactions_are_found_through_indexes_by_id_source_destination_and_ti
             .expect("rows")
             .collect::<Result<_, _>>()
             .expect("plan rows");
-        assert!(
-            plan.iter().any(|p| p.contains(index)),
-            "{sql}: {plan:?}"
-        );
+        assert!(plan.iter().any(|p| p.contains(index)), "{sql}: {plan:?}");
     }
 }
 

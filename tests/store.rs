@@ -113,7 +113,12 @@ fn v4_transactions_move_to_rowid_keys_keeping_ids_labels_and_indexes() {
             (first + 1, Some("T-1".into()), "T-1".into(), 20),
             (first + 2, Some("007".into()), "007".into(), 30),
             (1, None, "1".into(), 40),
-            (first + 4, Some("99999999999999999999".into()), "99999999999999999999".into(), 50),
+            (
+                first + 4,
+                Some("99999999999999999999".into()),
+                "99999999999999999999".into(),
+                50
+            ),
         ]
     );
     let labelled: Vec<i64> = conn
@@ -154,7 +159,9 @@ fn v4_transactions_move_to_rowid_keys_keeping_ids_labels_and_indexes() {
         .expect("fk");
     assert_eq!(fk, 1, "foreign keys are back on after migrating");
     let violations: i64 = conn
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
         .expect("fk check");
     assert_eq!(violations, 0);
     ws.integrity_check().expect("integrity");
@@ -165,7 +172,16 @@ fn tx_number_accepts_only_canonical_non_negative_integers() {
     assert_eq!(schema::tx_number("0"), Some(0));
     assert_eq!(schema::tx_number("42"), Some(42));
     assert_eq!(schema::tx_number("9223372036854775807"), Some(i64::MAX));
-    for text in ["", "042", "+4", "-4", "4.0", " 4", "T4", "9223372036854775808"] {
+    for text in [
+        "",
+        "042",
+        "+4",
+        "-4",
+        "4.0",
+        " 4",
+        "T4",
+        "9223372036854775808",
+    ] {
         assert_eq!(schema::tx_number(text), None, "{text:?}");
     }
 }

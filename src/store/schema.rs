@@ -16,9 +16,8 @@ pub const TEXT_KEY_FIRST_ID: i64 = -(1 << 62);
 /// The same rule is spelt in SQL in [`V5_TX_KEY_AS_ROWID`]; the two must agree.
 pub fn tx_number(ext_id: &str) -> Option<i64> {
     let b = ext_id.as_bytes();
-    let canonical = !b.is_empty()
-        && b.iter().all(u8::is_ascii_digit)
-        && (b[0] != b'0' || b.len() == 1);
+    let canonical =
+        !b.is_empty() && b.iter().all(u8::is_ascii_digit) && (b[0] != b'0' || b.len() == 1);
     if canonical { ext_id.parse().ok() } else { None }
 }
 

@@ -12,6 +12,10 @@
 //! in its last; the dropped definitions are kept in `meta` (same transaction as the drop), so a
 //! kill in between is repaired by the next run or by [`repair_indexes`].
 //!
+//! Dedup: a transaction's source id is its rowid when it is a canonical integer (schema v5,
+//! `store::schema::tx_number`), so the insert's `ON CONFLICT DO NOTHING` finds a duplicate in
+//! the table's own B-tree; other keys go to the unique `ext_key` with a rowid below zero.
+//!
 //! `SIGHTLINE_INGEST_TRACE=1` prints where a load spent its time (waiting for rows, inserting,
 //! committing, rebuilding indexes, the writer thread's CPU time) to stderr, for profiling.
 
@@ -46,8 +50,6 @@ const REBUILD_CACHE_KIB: u32 = 1000;
 /// Helper threads SQLite may use to sort while rebuilding indexes. None: measured on two
 /// shared cores, a helper costs more CPU than it saves in wall time.
 const REBUILD_SORT_THREADS: u32 = 0;
-/// Transactions per multi-row insert statement (fewer statement executions per row).
-const TX_GROUP_ROWS: usize = 64;
 /// Rows per message from the parser thread to the writer.
 const CHUNK_ROWS: usize = 8192;
 /// Messages in flight between the threads (bounds memory to a few chunks).
@@ -228,12 +230,14 @@ pub fn run(
     // lookups are redundant; they are switched off for the run and back on after it.
     // The background checkpointer copies the WAL while the load goes on; the writer itself
     // does not stop at every commit to do it.
+    // `synchronous = OFF` for the load only: no fsync at commits or checkpoints. In WAL mode
+    // this is still safe against the process being killed (every committed frame is in the
+    // OS's page cache, and a kill never leaves a half-written batch: the load resumes after its
+    // last commit); only an OS crash or power cut during the load could lose or damage it.
+    // The run ends with `synchronous = NORMAL` and a checkpoint under it.
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
+        "PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
     ))?;
-    if let Some(sync) = std::env::var_os("SIGHTLINE_INGEST_SYNC") {
-        conn.execute_batch(&format!("PRAGMA synchronous = {}", sync.to_string_lossy()))?;
-    }
     let checkpointer = Checkpointer::start(&ws_path);
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
     drop(checkpointer);
@@ -281,8 +285,9 @@ impl Checkpointer {
                         return;
                     }
                 };
-                if let Some(sync) = std::env::var_os("SIGHTLINE_INGEST_SYNC") {
-                    let _ = conn.execute_batch(&format!("PRAGMA synchronous = {}", sync.to_string_lossy()));
+                // Its checkpoints follow the load's `synchronous = OFF` (see `run`).
+                if let Err(e) = conn.execute_batch("PRAGMA synchronous = OFF") {
+                    tracing::debug!(error = %e, "background checkpoints keep their fsyncs");
                 }
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(Self::PERIOD)
@@ -309,11 +314,6 @@ impl Drop for Checkpointer {
             let _ = t.join();
         }
     }
-}
-
-/// EXPERIMENT: a tuning value from the environment, or the default.
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 /// CPU time of the calling thread (Linux; 0 elsewhere), for the load trace.
@@ -706,7 +706,6 @@ fn stream_file(
             in_tx: false,
             batch_records: 0,
             next_text_id: TEXT_KEY_FIRST_ID,
-            group_rows: knob("SIGHTLINE_INGEST_GROUP_ROWS", if bulk { TX_GROUP_ROWS } else { 1 }),
         };
         let result = writer.consume(&receiver, ctx);
         drop(receiver);
@@ -880,8 +879,6 @@ struct Stmts<'c> {
     account: Statement<'c>,
     entity: Statement<'c>,
     tx: Option<(Statement<'c>, Vec<Field>)>,
-    /// The same insert for [`TX_GROUP_ROWS`] rows at once, without the conflict clause.
-    tx_group: Option<Statement<'c>>,
     tx_label: Statement<'c>,
 }
 
@@ -905,8 +902,6 @@ struct FileWriter<'a> {
     /// The rowid the next text-keyed transaction gets (re-read at each batch's start, under
     /// the write lock, so two processes loading together never hand out the same one).
     next_text_id: i64,
-    /// Transactions per multi-row insert (1: one statement per row).
-    group_rows: usize,
 }
 
 /// The transaction columns a file fills: only those are bound, the rest take their defaults
@@ -937,11 +932,9 @@ fn tx_columns(c: &Compiled) -> Vec<Field> {
     cols
 }
 
-/// The insert of `rows` transactions with a file's columns; the load id and a file-wide
-/// currency are literals. One row: `ON CONFLICT DO NOTHING` (a duplicate is skipped and
-/// counted). Several: no conflict clause, so a key already there backs out the whole statement
-/// (SQLite's default `ABORT`) and the caller retries those rows one by one.
-fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64, rows: usize) -> String {
+/// The insert for a file's columns; the load id and a file-wide currency are literals. A key
+/// already there (the rowid for numeric ids, `ext_key` otherwise) skips the row.
+fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
     let name = |f: &Field| match f {
         Field::TxId => "id, ext_key",
         Field::Timestamp => "ts",
@@ -960,29 +953,17 @@ fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64, rows: usize) -> S
         _ => "load_id",
     };
     let mut names: Vec<&str> = cols.iter().map(name).collect();
+    let mut marks: Vec<String> = (1..=tx_params(cols)).map(|i| format!("?{i}")).collect();
     names.push("load_id");
-    let currency_literal = format!("'{}'", currency.replace('\'', "''"));
+    marks.push(load_id.to_string());
     if !cols.contains(&Field::Currency) {
         names.push("currency");
+        marks.push(format!("'{}'", currency.replace('\'', "''")));
     }
-    let per_row = tx_params(cols);
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let mut marks: Vec<String> = (1..=per_row)
-                .map(|i| format!("?{}", r * per_row + i))
-                .collect();
-            marks.push(load_id.to_string());
-            if !cols.contains(&Field::Currency) {
-                marks.push(currency_literal.clone());
-            }
-            format!("({})", marks.join(", "))
-        })
-        .collect();
     format!(
-        "INSERT INTO transactions({}) VALUES {}{}",
+        "INSERT INTO transactions({}) VALUES ({}) ON CONFLICT DO NOTHING",
         names.join(", "),
-        values.join(", "),
-        if rows == 1 { " ON CONFLICT DO NOTHING" } else { "" }
+        marks.join(", ")
     )
 }
 
@@ -993,10 +974,9 @@ fn tx_params(cols: &[Field]) -> usize {
         .sum()
 }
 
-/// Binds one transaction's values to parameters `base + 1 ..` of `stmt`, in `cols` order.
+/// Binds one transaction's values to the parameters of `stmt`, in `cols` order.
 fn bind_tx(
     stmt: &mut Statement<'_>,
-    base: usize,
     cols: &[Field],
     t: &TxRow,
     tx_id: i64,
@@ -1004,7 +984,7 @@ fn bind_tx(
     symbols: &[Box<str>],
 ) -> Result<(), rusqlite::Error> {
     let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
-    let mut idx = base;
+    let mut idx = 0;
     for f in cols {
         idx += 1;
         match f {
@@ -1040,11 +1020,11 @@ impl FileWriter<'_> {
         if !self.in_tx {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.in_tx = true;
-            let last: Option<i64> = self.conn.query_row(
-                "SELECT max(id) FROM transactions WHERE id < 0",
-                [],
-                |r| r.get(0),
-            )?;
+            let last: Option<i64> =
+                self.conn
+                    .query_row("SELECT max(id) FROM transactions WHERE id < 0", [], |r| {
+                        r.get(0)
+                    })?;
             self.next_text_id = last.map_or(TEXT_KEY_FIRST_ID, |l| l + 1);
             if self.bulk {
                 drop_secondary_indexes(self.conn)?;
@@ -1105,20 +1085,14 @@ impl FileWriter<'_> {
             account: conn.prepare("INSERT INTO accounts(id, ext_id, load_id) VALUES (?1, ?2, ?3)")?,
             entity: conn.prepare("INSERT INTO entities(id, kind, value) VALUES (?1, ?2, ?3)")?,
             tx: None,
-            tx_group: None,
             tx_label: conn.prepare(
                 "INSERT OR IGNORE INTO transaction_labels(transaction_id, label, load_id) VALUES (?1, ?2, ?3)",
             )?,
         };
         if self.compiled.role == FileRole::Transactions {
             let cols = tx_columns(self.compiled);
-            let currency = self.compiled.default_currency();
-            let one = tx_insert_sql(&cols, currency, self.load_id, 1);
-            if self.group_rows > 1 {
-                let group = tx_insert_sql(&cols, currency, self.load_id, self.group_rows);
-                stmts.tx_group = Some(conn.prepare(&group)?);
-            }
-            stmts.tx = Some((conn.prepare(&one)?, cols));
+            let sql = tx_insert_sql(&cols, self.compiled.default_currency(), self.load_id);
+            stmts.tx = Some((conn.prepare(&sql)?, cols));
         }
         let mut last_record_no = self.counters.rows_committed;
         let trace = std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some();
@@ -1212,17 +1186,7 @@ impl FileWriter<'_> {
                 .execute(params![e.id, e.kind.as_str(), &*e.value])?;
         }
         self.symbols.extend(new.symbols.iter().cloned());
-        // A transactions file sends only transaction rows: they go in groups.
-        let mut txs: Vec<TxRow> = Vec::new();
-        let mut others: Vec<Row> = Vec::new();
         for row in rows {
-            match row {
-                Row::Tx(t) => txs.push(t),
-                other => others.push(other),
-            }
-        }
-        self.write_txs(st, &new, &txs)?;
-        for row in others {
             match row {
                 Row::Tx(t) => self.write_tx(st, &new, &t)?,
                 Row::Account(a) => {
@@ -1303,73 +1267,12 @@ impl FileWriter<'_> {
         }
     }
 
-    /// Inserts a run of transaction rows: whole groups of [`TX_GROUP_ROWS`] with one
-    /// multi-row statement each, the rest (and any group that meets a key already there) one by
-    /// one with `ON CONFLICT DO NOTHING`.
-    fn write_txs(
+    fn write_tx(
         &mut self,
         st: &mut Stmts<'_>,
         new: &NewKeys,
-        rows: &[TxRow],
+        t: &TxRow,
     ) -> Result<(), IngestError> {
-        let group_rows = self.group_rows.max(1);
-        for group in rows.chunks(group_rows) {
-            if group.len() == group_rows && group_rows > 1 && self.insert_group(st, new, group)? {
-                for t in group {
-                    let id = match t.key {
-                        TxKey::Number(n) => n,
-                        TxKey::Text(..) => {
-                            self.next_text_id += 1;
-                            self.next_text_id - 1
-                        }
-                    };
-                    self.inserted(st, t, id)?;
-                }
-            } else {
-                for t in group {
-                    self.write_tx(st, new, t)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs the multi-row insert for `group`. `false` when a key was already there: the
-    /// statement then changed nothing (SQLite backs out the whole statement on the conflict)
-    /// and the caller inserts the rows one by one.
-    fn insert_group(
-        &mut self,
-        st: &mut Stmts<'_>,
-        new: &NewKeys,
-        group: &[TxRow],
-    ) -> Result<bool, IngestError> {
-        let (Some(stmt), Some((_, cols))) = (st.tx_group.as_mut(), st.tx.as_ref()) else {
-            return Ok(false);
-        };
-        let per_row = tx_params(cols);
-        let mut next = self.next_text_id;
-        for (i, t) in group.iter().enumerate() {
-            let id = match t.key {
-                TxKey::Number(n) => n,
-                TxKey::Text(..) => {
-                    next += 1;
-                    next - 1
-                }
-            };
-            bind_tx(stmt, i * per_row, cols, t, id, new, &self.symbols)?;
-        }
-        match stmt.raw_execute() {
-            Ok(_) => Ok(true),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn write_tx(&mut self, st: &mut Stmts<'_>, new: &NewKeys, t: &TxRow) -> Result<(), IngestError> {
         let Some((stmt, cols)) = st.tx.as_mut() else {
             return Err(IngestError::Pipeline(
                 "transaction statement missing".into(),
@@ -1379,7 +1282,7 @@ impl FileWriter<'_> {
             TxKey::Number(n) => n,
             TxKey::Text(..) => self.next_text_id,
         };
-        bind_tx(stmt, 0, cols, t, tx_id, new, &self.symbols)?;
+        bind_tx(stmt, cols, t, tx_id, new, &self.symbols)?;
         let inserted = stmt.raw_execute()? > 0;
         if !inserted {
             self.counters.duplicates += 1;
@@ -1437,7 +1340,9 @@ impl FileWriter<'_> {
                 // Numeric source ids are the rowid; other keys sit in `ext_key` (schema v5).
                 let found = match tx_number(ext) {
                     Some(n) => conn
-                        .prepare_cached("SELECT id, src_account, ts FROM transactions WHERE id = ?1")?
+                        .prepare_cached(
+                            "SELECT id, src_account, ts FROM transactions WHERE id = ?1",
+                        )?
                         .query_row([n], row),
                     None => conn
                         .prepare_cached(
@@ -1593,9 +1498,7 @@ fn rebuild_in_tx(conn: &Connection) -> Result<bool, IngestError> {
     })?;
     // SQLite's index sorter is faster with a small cache (its runs stay in the CPU caches).
     conn.execute_batch(&format!(
-        "PRAGMA cache_size = -{}; PRAGMA threads = {}",
-        knob("SIGHTLINE_INGEST_REBUILD_CACHE", REBUILD_CACHE_KIB as usize),
-        knob("SIGHTLINE_INGEST_SORT_THREADS", REBUILD_SORT_THREADS as usize)
+        "PRAGMA cache_size = -{REBUILD_CACHE_KIB}; PRAGMA threads = {REBUILD_SORT_THREADS}"
     ))?;
     for sql in sqls {
         let sql = match sql.strip_prefix("CREATE INDEX ") {
