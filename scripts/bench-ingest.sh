@@ -7,7 +7,7 @@
 #   CARGO_ARGS="--config ..." scripts/bench-ingest.sh             # extra arguments for cargo build
 #   BUILD=0 scripts/bench-ingest.sh                                # use the release binaries as built
 #
-# Measures (best of REPEAT runs each, files warm in the page cache):
+# Measures (best of REPEAT runs each, taking turns, files warm in the page cache):
 #   sqlite3 bare     .import --csv into a table
 #   sqlite3 indexed  .import, then a unique index on the transaction id and indexes on source,
 #                    destination and timestamp
@@ -41,18 +41,21 @@ cat "$work/transactions.csv" "$work/append.csv" >/dev/null # warm the page cache
 load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 
 now_ns() { date +%s%N; }
-# best_of NAME CMD...: runs CMD REPEAT times after `reset_NAME`, prints the best seconds.
+# time_ns RESET CMD...: runs `RESET`, then CMD, and prints CMD's wall time in nanoseconds.
+time_ns() {
+  local reset=$1; shift
+  $reset
+  local s e
+  s=$(now_ns); "$@" >/dev/null; e=$(now_ns)
+  echo $((e - s))
+}
+# keep_best VAR NS: VAR = min(VAR, NS).
+keep_best() { if [ -z "${!1}" ] || [ "$2" -lt "${!1}" ]; then printf -v "$1" %s "$2"; fi; }
+# best_of NAME CMD...: runs CMD REPEAT times after `reset_NAME`, sets `best` to the best time.
 best=""
 measure() {
-  local reset=$1; shift
   local b=""
-  for _ in $(seq "$REPEAT"); do
-    $reset
-    local s e
-    s=$(now_ns); "$@" >/dev/null; e=$(now_ns)
-    local d=$((e - s))
-    if [ -z "$b" ] || [ "$d" -lt "$b" ]; then b=$d; fi
-  done
+  for _ in $(seq "$REPEAT"); do keep_best b "$(time_ns "$@")"; done
   best=$b
 }
 secs() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e9 }'; }
@@ -63,14 +66,16 @@ reset_idx() { rm -f "$work/idx.db"; }
 reset_ws() { rm -rf "$work"/ws.*; }
 reset_none() { :; }
 
-measure reset_bare sqlite3 "$work/bare.db" ".import --csv $work/transactions.csv t"
-bare=$best
-measure reset_idx sqlite3 "$work/idx.db" ".import --csv $work/transactions.csv t" \
-  "CREATE UNIQUE INDEX t_id ON t(tran_id)" "CREATE INDEX t_src ON t(orig_acct)" \
-  "CREATE INDEX t_dst ON t(bene_acct)" "CREATE INDEX t_ts ON t(tran_timestamp)"
-idx=$best
-measure reset_ws "$bin/ingest" --workspace "$work/ws.sqlite" --json "$work/transactions.csv"
-ours=$best
+# The three loads take turns within each repeat, so a change in the machine's load (it is
+# shared) falls on all of them rather than on whichever ran last.
+bare="" idx="" ours=""
+for _ in $(seq "$REPEAT"); do
+  keep_best bare "$(time_ns reset_bare sqlite3 "$work/bare.db" ".import --csv $work/transactions.csv t")"
+  keep_best idx "$(time_ns reset_idx sqlite3 "$work/idx.db" ".import --csv $work/transactions.csv t" \
+    "CREATE UNIQUE INDEX t_id ON t(tran_id)" "CREATE INDEX t_src ON t(orig_acct)" \
+    "CREATE INDEX t_dst ON t(bene_acct)" "CREATE INDEX t_ts ON t(tran_timestamp)")"
+  keep_best ours "$(time_ns reset_ws "$bin/ingest" --workspace "$work/ws.sqlite" --json "$work/transactions.csv")"
+done
 
 # Append: the 1M workspace is kept; each repeat appends to a fresh copy of it.
 cp "$work/ws.sqlite" "$work/base.sqlite"
