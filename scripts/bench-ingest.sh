@@ -4,8 +4,10 @@
 #
 #   scripts/bench-ingest.sh            # 1,000,000 rows, 100,000 accounts, append 100,000
 #   ROWS=200000 APPEND=20000 REPEAT=1 scripts/bench-ingest.sh   # a quick look
+#   CARGO_ARGS="--config ..." scripts/bench-ingest.sh             # extra arguments for cargo build
+#   BUILD=0 scripts/bench-ingest.sh                                # use the release binaries as built
 #
-# Measures (best of REPEAT runs each, files warm in the page cache):
+# Measures (best of REPEAT runs each, taking turns, files warm in the page cache):
 #   sqlite3 bare     .import --csv into a table
 #   sqlite3 indexed  .import, then a unique index on the transaction id and indexes on source,
 #                    destination and timestamp
@@ -24,7 +26,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 command -v sqlite3 >/dev/null || { echo "bench-ingest: sqlite3 is not installed (apt-get install sqlite3)" >&2; exit 2; }
 
-(cd "$root" && cargo build --quiet --release --example ingest --example gen_amlsim)
+# CARGO_ARGS: extra words for `cargo build` (e.g. `--config` overrides on a shared machine).
+read -r -a cargo_args <<<"${CARGO_ARGS:-}"
+if [ "${BUILD:-1}" != 0 ]; then
+  (cd "$root" && cargo build --quiet --release "${cargo_args[@]}" --example ingest --example gen_amlsim)
+fi
 bin=$target/release/examples
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench-ingest.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -32,20 +38,24 @@ trap 'rm -rf "$work"' EXIT
 "$bin/gen_amlsim" "$ROWS" "$ACCOUNTS" 1 "$work/transactions.csv"
 "$bin/gen_amlsim" "$APPEND" "$ACCOUNTS" $((ROWS + 1)) "$work/append.csv"
 cat "$work/transactions.csv" "$work/append.csv" >/dev/null # warm the page cache
+load_start=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
 
 now_ns() { date +%s%N; }
-# best_of NAME CMD...: runs CMD REPEAT times after `reset_NAME`, prints the best seconds.
+# time_ns RESET CMD...: runs `RESET`, then CMD, and prints CMD's wall time in nanoseconds.
+time_ns() {
+  local reset=$1; shift
+  $reset
+  local s e
+  s=$(now_ns); "$@" >/dev/null; e=$(now_ns)
+  echo $((e - s))
+}
+# keep_best VAR NS: VAR = min(VAR, NS).
+keep_best() { if [ -z "${!1}" ] || [ "$2" -lt "${!1}" ]; then printf -v "$1" %s "$2"; fi; }
+# best_of NAME CMD...: runs CMD REPEAT times after `reset_NAME`, sets `best` to the best time.
 best=""
 measure() {
-  local reset=$1; shift
   local b=""
-  for _ in $(seq "$REPEAT"); do
-    $reset
-    local s e
-    s=$(now_ns); "$@" >/dev/null; e=$(now_ns)
-    local d=$((e - s))
-    if [ -z "$b" ] || [ "$d" -lt "$b" ]; then b=$d; fi
-  done
+  for _ in $(seq "$REPEAT"); do keep_best b "$(time_ns "$@")"; done
   best=$b
 }
 secs() { awk -v ns="$1" 'BEGIN { printf "%.2f", ns / 1e9 }'; }
@@ -56,14 +66,16 @@ reset_idx() { rm -f "$work/idx.db"; }
 reset_ws() { rm -rf "$work"/ws.*; }
 reset_none() { :; }
 
-measure reset_bare sqlite3 "$work/bare.db" ".import --csv $work/transactions.csv t"
-bare=$best
-measure reset_idx sqlite3 "$work/idx.db" ".import --csv $work/transactions.csv t" \
-  "CREATE UNIQUE INDEX t_id ON t(tran_id)" "CREATE INDEX t_src ON t(orig_acct)" \
-  "CREATE INDEX t_dst ON t(bene_acct)" "CREATE INDEX t_ts ON t(tran_timestamp)"
-idx=$best
-measure reset_ws "$bin/ingest" --workspace "$work/ws.sqlite" --json "$work/transactions.csv"
-ours=$best
+# The three loads take turns within each repeat, so a change in the machine's load (it is
+# shared) falls on all of them rather than on whichever ran last.
+bare="" idx="" ours=""
+for _ in $(seq "$REPEAT"); do
+  keep_best bare "$(time_ns reset_bare sqlite3 "$work/bare.db" ".import --csv $work/transactions.csv t")"
+  keep_best idx "$(time_ns reset_idx sqlite3 "$work/idx.db" ".import --csv $work/transactions.csv t" \
+    "CREATE UNIQUE INDEX t_id ON t(tran_id)" "CREATE INDEX t_src ON t(orig_acct)" \
+    "CREATE INDEX t_dst ON t(bene_acct)" "CREATE INDEX t_ts ON t(tran_timestamp)")"
+  keep_best ours "$(time_ns reset_ws "$bin/ingest" --workspace "$work/ws.sqlite" --json "$work/transactions.csv")"
+done
 
 # Append: the 1M workspace is kept; each repeat appends to a fresh copy of it.
 cp "$work/ws.sqlite" "$work/base.sqlite"
@@ -81,6 +93,7 @@ if [ -x /usr/bin/time ]; then
 fi
 
 echo "ingest benchmark: $ROWS AMLSim rows ($(du -m "$work/transactions.csv" | cut -f1) MB), $ACCOUNTS accounts, best of $REPEAT, $(nproc) cores, sqlite3 $(sqlite3 --version | cut -d' ' -f1)"
+echo "1-minute load average: $load_start at the start, $(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?") at the end"
 printf '%-44s %8s\n' "run" "seconds"
 printf '%-44s %8s\n' "sqlite3 .import (bare)" "$(secs "$bare")"
 printf '%-44s %8s\n' "sqlite3 .import + 4 indexes" "$(secs "$idx")"

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use sightline::fraud::ingest::{
-    DetectOptions, FileOutcome, FileRole, IngestError, IngestOptions, IngestSummary, Mapping,
-    SourceLimits, detect, labels, loads, rejects, run,
+    DetectOptions, FileOutcome, FileRole, IndexStrategy, IngestError, IngestOptions, IngestSummary,
+    Mapping, SourceLimits, detect, labels, loads, rejects, run,
 };
 use sightline::store::{OpenMode, Workspace};
 
@@ -539,6 +539,124 @@ fn reloading_a_file_adds_nothing_and_new_files_append() {
     assert_eq!(e.count("SELECT count(*) FROM loads"), 2);
 }
 
+#[test]
+fn bulk_loads_dedup_numeric_and_text_ids_within_and_across_files() {
+    // Numeric ids are the rowid, other keys sit in `ext_key`: both dedup, inside a file and
+    // against earlier files, while a bulk load has the secondary indexes dropped.
+    let opts = IngestOptions {
+        index_strategy: IndexStrategy::Rebuild,
+        ..IngestOptions::default()
+    };
+    let row = |id: &str, n: u64, sar: bool| {
+        let sar = if sar { "True" } else { "False" };
+        format!(
+            "{id},{},{},TRANSFER,{n}.25,2017-01-01T00:00:{:02}Z,{sar},-1\n",
+            n % 13,
+            n % 7,
+            n % 60
+        )
+    };
+    let mut e = env();
+    let mut a = format!("{AMLSIM_HEADER}\n");
+    for n in 1..=300u64 {
+        a.push_str(&row(&n.to_string(), n, n % 100 == 0));
+    }
+    for n in 1..=100u64 {
+        a.push_str(&row(&format!("T{n}"), n, false));
+    }
+    let a = e.write("a.csv", a.as_bytes());
+    let s = e.load_with(&[a], "auto", None, &opts).expect("load a");
+    assert_eq!((s.loaded, s.duplicates), (400, 0));
+
+    // Ids 250..=450 (51 known), each new numeric id twice in a row, "T90".."T120" (11 known),
+    // and non-canonical numbers, which are text keys distinct from the number.
+    let mut b = format!("{AMLSIM_HEADER}\n");
+    for n in 250..=450u64 {
+        b.push_str(&row(&n.to_string(), n, n == 400));
+        if n > 300 {
+            b.push_str(&row(&n.to_string(), n, false));
+        }
+    }
+    for n in 90..=120u64 {
+        b.push_str(&row(&format!("T{n}"), n, false));
+    }
+    b.push_str(&row("0007", 7, false));
+    b.push_str(&row("0007", 7, false));
+    let b = e.write("b.csv", b.as_bytes());
+    let s = e.load_with(&[b], "auto", None, &opts).expect("load b");
+    assert_eq!(s.rows_read, 201 + 150 + 31 + 2);
+    assert_eq!((s.loaded, s.duplicates), (150 + 20 + 1, 51 + 150 + 11 + 1));
+    assert_eq!(e.count("SELECT count(*) FROM transactions"), 571);
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE ext_id = '0007'"),
+        1
+    );
+    assert_eq!(e.count("SELECT count(*) FROM transactions WHERE id = 7"), 1);
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE ext_key IS NOT NULL"),
+        121
+    );
+    assert_eq!(
+        e.count("SELECT count(*) FROM transactions WHERE id < 0"),
+        121
+    );
+    // The SAR rows 100, 200, 300 and 400 are labelled on the transaction they name.
+    let mut st = e
+        .ws
+        .conn()
+        .prepare("SELECT t.ext_id FROM transaction_labels l JOIN transactions t ON t.id = l.transaction_id ORDER BY t.id")
+        .expect("q");
+    let labelled: Vec<String> = st
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("labels");
+    assert_eq!(labelled, ["100", "200", "300", "400"]);
+}
+
+#[test]
+fn loaded_transactions_are_found_through_indexes_by_id_source_destination_and_time() {
+    let mut e = env();
+    let f = e.write("transactions.csv", amlsim_file(300, 0).as_bytes());
+    e.load(&[f], "auto");
+    let conn = e.ws.conn();
+    for (sql, index) in [
+        (
+            "SELECT * FROM transactions WHERE id = 5",
+            "INTEGER PRIMARY KEY",
+        ),
+        (
+            "SELECT * FROM transactions WHERE ext_key = 'x'",
+            "transactions_by_ext_key",
+        ),
+        (
+            "SELECT * FROM transactions WHERE src_account = 5",
+            "transactions_by_src",
+        ),
+        (
+            "SELECT * FROM transactions WHERE dst_account = 5 AND ts > 0",
+            "transactions_by_dst",
+        ),
+        (
+            "SELECT * FROM transactions WHERE ts BETWEEN 1 AND 5",
+            "transactions_by_ts",
+        ),
+        (
+            "SELECT * FROM transactions WHERE merchant_id = 1",
+            "transactions_by_merchant",
+        ),
+    ] {
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan")
+            .query_map([], |r| r.get(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        assert!(plan.iter().any(|p| p.contains(index)), "{sql}: {plan:?}");
+    }
+}
+
 fn amlsim_file(rows: u64, broken_every: u64) -> String {
     let mut s = format!("{AMLSIM_HEADER}\n");
     for i in 1..=rows {
@@ -669,7 +787,7 @@ fn a_cancelled_then_resumed_load_ends_identical_to_an_uninterrupted_one() {
     // Bulk-load indexes are back.
     assert_eq!(
         cut.count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL"),
-        4
+        5
     );
 }
 

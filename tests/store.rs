@@ -32,7 +32,7 @@ fn new_workspace_gets_latest_schema_wal_and_foreign_keys() {
     assert_eq!(fk, 1);
     // Foreign keys are enforced: a transaction from a missing account is refused.
     let err = ws.conn().execute(
-        "INSERT INTO transactions(ext_id, ts, src_account, amount) VALUES ('t', 1, 999, 1.0)",
+        "INSERT INTO transactions(ext_key, ts, src_account, amount) VALUES ('t', 1, 999, 1.0)",
         [],
     );
     assert!(err.is_err(), "foreign key must be enforced");
@@ -73,6 +73,117 @@ fn migrates_an_older_file_forward() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
     assert_eq!(version, schema::latest_version());
+}
+
+#[test]
+fn v4_transactions_move_to_rowid_keys_keeping_ids_labels_and_indexes() {
+    // A workspace at schema v4 (transaction ids autonumbered, source ids as text) with numeric,
+    // non-canonical and text ids and a transaction label.
+    let dir = tmp();
+    let path = dir.path().join("v4.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("raw");
+        for m in &schema::MIGRATIONS[..4] {
+            conn.execute_batch(m).expect("old migration");
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 4; PRAGMA application_id = 1397180500;
+             INSERT INTO accounts(id, ext_id) VALUES (1, 'A'), (2, 'B');
+             INSERT INTO transactions(id, ext_id, ts, src_account, dst_account, amount)
+               VALUES (1, '7', 10, 1, 2, 1.0), (2, 'T-1', 20, 2, 1, 2.0), (3, '007', 30, 1, 2, 3.0),
+                      (4, '1', 40, 2, 1, 4.0), (5, '99999999999999999999', 50, 1, 2, 5.0);
+             INSERT INTO transaction_labels(transaction_id, label) VALUES (2, 'fraud'), (4, 'fraud');",
+        )
+        .expect("v4 data");
+    }
+    let ws = Workspace::open(&path, OpenMode::Existing).expect("migrate");
+    let conn = ws.conn();
+    let rows: Vec<(i64, Option<String>, String, i64)> = conn
+        .prepare("SELECT id, ext_key, ext_id, ts FROM transactions ORDER BY ts")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let first = schema::TEXT_KEY_FIRST_ID;
+    assert_eq!(
+        rows,
+        vec![
+            (7, None, "7".into(), 10),
+            (first + 1, Some("T-1".into()), "T-1".into(), 20),
+            (first + 2, Some("007".into()), "007".into(), 30),
+            (1, None, "1".into(), 40),
+            (
+                first + 4,
+                Some("99999999999999999999".into()),
+                "99999999999999999999".into(),
+                50
+            ),
+        ]
+    );
+    let labelled: Vec<i64> = conn
+        .prepare("SELECT t.ts FROM transaction_labels l JOIN transactions t ON t.id = l.transaction_id ORDER BY t.ts")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("labels");
+    assert_eq!(labelled, vec![20, 40]);
+    // The indexes the graph and browse views use are back; text keys stay unique.
+    for index in [
+        "transactions_by_src",
+        "transactions_by_dst",
+        "transactions_by_ts",
+        "transactions_by_merchant",
+        "transactions_by_ext_key",
+    ] {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [index],
+                |r| r.get(0),
+            )
+            .expect("index");
+        assert_eq!(n, 1, "{index}");
+    }
+    assert!(
+        conn.execute(
+            "INSERT INTO transactions(id, ext_key, ts, src_account, amount) VALUES (-5, 'T-1', 1, 1, 1.0)",
+            [],
+        )
+        .is_err(),
+        "a text key is unique"
+    );
+    let fk: i64 = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .expect("fk");
+    assert_eq!(fk, 1, "foreign keys are back on after migrating");
+    let violations: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .expect("fk check");
+    assert_eq!(violations, 0);
+    ws.integrity_check().expect("integrity");
+}
+
+#[test]
+fn tx_number_accepts_only_canonical_non_negative_integers() {
+    assert_eq!(schema::tx_number("0"), Some(0));
+    assert_eq!(schema::tx_number("42"), Some(42));
+    assert_eq!(schema::tx_number("9223372036854775807"), Some(i64::MAX));
+    for text in [
+        "",
+        "042",
+        "+4",
+        "-4",
+        "4.0",
+        " 4",
+        "T4",
+        "9223372036854775808",
+    ] {
+        assert_eq!(schema::tx_number(text), None, "{text:?}");
+    }
 }
 
 #[test]

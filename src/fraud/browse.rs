@@ -197,7 +197,7 @@ mod tests {
             .execute_batch(
                 "INSERT INTO accounts(id, ext_id, name) VALUES (1,'A-1','Ann'),(2,'A-2','Bob'),(3,'B-9',NULL);
                  INSERT INTO entities(id, kind, value) VALUES (1,'merchant','M-77'),(2,'device','D-1');
-                 INSERT INTO transactions(ext_id, ts, src_account, dst_account, merchant_id, amount, status)
+                 INSERT INTO transactions(ext_key, ts, src_account, dst_account, merchant_id, amount, status)
                    VALUES ('t1',100,1,2,NULL,10.0,'approved'),
                           ('t2',200,1,NULL,1,5.5,'declined'),
                           ('t3',300,2,1,NULL,7.0,'approved');

@@ -3,7 +3,23 @@
 //! either the old or the new version, never between.
 
 /// Every migration, in order. Index 0 is version 1. Never edit a shipped migration: add one.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SCORES, V4_NAMED_RECIPES];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3_SCORES, V4_NAMED_RECIPES, V5_TX_KEY_AS_ROWID];
+
+/// The first rowid handed to a transaction whose source id is not a [`tx_number`] (text ids,
+/// file hash + row number). Such rows count up from here towards 0, so they never take a rowid
+/// a numeric source id could claim.
+pub const TEXT_KEY_FIRST_ID: i64 = -(1 << 62);
+
+/// The rowid that carries a transaction's source id, when the id is a non-negative integer
+/// written canonically (ASCII digits, no sign, no leading zero, fits in an `i64`): `"42"` is
+/// rowid 42, while `"042"`, `"+42"`, `"-1"` and `"T42"` are text keys kept in `ext_key`.
+/// The same rule is spelt in SQL in [`V5_TX_KEY_AS_ROWID`]; the two must agree.
+pub fn tx_number(ext_id: &str) -> Option<i64> {
+    let b = ext_id.as_bytes();
+    let canonical =
+        !b.is_empty() && b.iter().all(u8::is_ascii_digit) && (b[0] != b'0' || b.len() == 1);
+    if canonical { ext_id.parse().ok() } else { None }
+}
 
 /// The schema version this build writes and understands.
 pub fn latest_version() -> u32 {
@@ -198,4 +214,79 @@ CREATE TABLE IF NOT EXISTS named_recipes (
     recipe     TEXT NOT NULL,
     updated_at INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// Schema v5: the transaction's source id is the table's rowid when it is a number, so
+/// deduplication needs no second B-tree and every insert writes one instead of two.
+///
+/// - `id` is the source id when [`tx_number`] accepts it (`ext_key` is then NULL); any other key
+///   (text ids, file hash + row number) lives in `ext_key`, unique through a partial index that
+///   numeric rows do not enter, with a rowid counting up from [`TEXT_KEY_FIRST_ID`] (< 0).
+/// - `ext_id` stays readable as before, as a virtual column computed from the two (not stored).
+/// - Existing rows move to their new ids; `transaction_labels` follows them. Both tables are
+///   rebuilt (a rowid cannot be renumbered in place without collisions). The migration runs
+///   with foreign keys off (see `migrate`), as SQLite's table-rebuild procedure requires.
+/// - Any secondary indexes a killed bulk load had left dropped are created here, so the pending
+///   list in `meta` is cleared.
+const V5_TX_KEY_AS_ROWID: &str = r#"
+CREATE TEMP TABLE tx_v5_ids AS
+    SELECT id AS old_id,
+           CASE WHEN ext_id <> '' AND ext_id NOT GLOB '*[^0-9]*'
+                     AND CAST(CAST(ext_id AS INTEGER) AS TEXT) = ext_id
+                THEN CAST(ext_id AS INTEGER)
+                ELSE -4611686018427387904 - 1 + row_number() OVER (ORDER BY id)
+           END AS new_id
+    FROM transactions;
+CREATE UNIQUE INDEX temp.tx_v5_ids_old ON tx_v5_ids(old_id);
+
+CREATE TABLE transactions_v5 (
+    id          INTEGER PRIMARY KEY,
+    ext_key     TEXT,
+    ext_id      TEXT GENERATED ALWAYS AS (coalesce(ext_key, CAST(id AS TEXT))) VIRTUAL,
+    ts          INTEGER NOT NULL,
+    src_account INTEGER NOT NULL REFERENCES accounts(id),
+    dst_account INTEGER REFERENCES accounts(id),
+    merchant_id INTEGER REFERENCES entities(id),
+    amount      REAL NOT NULL,
+    currency    TEXT NOT NULL DEFAULT 'USD',
+    channel     TEXT,
+    status      TEXT NOT NULL DEFAULT 'approved' CHECK (status IN ('approved', 'declined')),
+    mcc         TEXT,
+    promo_code  TEXT,
+    device_id   INTEGER REFERENCES entities(id),
+    ip_id       INTEGER REFERENCES entities(id),
+    card_id     INTEGER REFERENCES entities(id),
+    load_id     INTEGER REFERENCES loads(id)
+);
+INSERT INTO transactions_v5(id, ext_key, ts, src_account, dst_account, merchant_id, amount,
+                            currency, channel, status, mcc, promo_code, device_id, ip_id,
+                            card_id, load_id)
+    SELECT m.new_id, CASE WHEN m.new_id < 0 THEN t.ext_id END, t.ts, t.src_account,
+           t.dst_account, t.merchant_id, t.amount, t.currency, t.channel, t.status, t.mcc,
+           t.promo_code, t.device_id, t.ip_id, t.card_id, t.load_id
+    FROM transactions t JOIN tx_v5_ids m ON m.old_id = t.id
+    ORDER BY m.new_id;
+
+CREATE TABLE transaction_labels_v5 (
+    transaction_id INTEGER PRIMARY KEY REFERENCES transactions(id),
+    label          TEXT NOT NULL CHECK (label IN ('fraud', 'legit')),
+    load_id        INTEGER REFERENCES loads(id)
+);
+INSERT INTO transaction_labels_v5(transaction_id, label, load_id)
+    SELECT m.new_id, l.label, l.load_id
+    FROM transaction_labels l JOIN tx_v5_ids m ON m.old_id = l.transaction_id
+    ORDER BY m.new_id;
+
+DROP TABLE transaction_labels;
+DROP TABLE transactions;
+ALTER TABLE transactions_v5 RENAME TO transactions;
+ALTER TABLE transaction_labels_v5 RENAME TO transaction_labels;
+DROP TABLE temp.tx_v5_ids;
+
+CREATE UNIQUE INDEX transactions_by_ext_key ON transactions(ext_key) WHERE ext_key IS NOT NULL;
+CREATE INDEX transactions_by_src ON transactions(src_account, ts);
+CREATE INDEX transactions_by_dst ON transactions(dst_account, ts);
+CREATE INDEX transactions_by_ts ON transactions(ts);
+CREATE INDEX transactions_by_merchant ON transactions(merchant_id, ts) WHERE merchant_id IS NOT NULL;
+DELETE FROM meta WHERE key = 'ingest.deferred_indexes';
 "#;

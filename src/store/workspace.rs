@@ -261,6 +261,16 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         });
     }
     let supported = latest_version();
+    // Migrations that rebuild a table (create, copy, drop, rename) need foreign keys off, or
+    // the drop would cascade into the rows that still reference it; they keep every id valid.
+    // The pragma is a no-op inside a transaction, so it is switched here, around them all.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = apply_migrations(conn, path, supported);
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
+}
+
+fn apply_migrations(conn: &Connection, path: &Path, supported: u32) -> Result<(), StoreError> {
     loop {
         let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > supported {

@@ -89,7 +89,7 @@ impl WsBuilder {
         self.ws
             .conn()
             .execute(
-                "INSERT INTO transactions(id, ext_id, ts, src_account, dst_account, merchant_id, amount, status, card_id, device_id)
+                "INSERT INTO transactions(id, ext_key, ts, src_account, dst_account, merchant_id, amount, status, card_id, device_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![id, format!("T-{id}"), ts, src, dst, merchant, amount, status, card, device],
             )
@@ -293,7 +293,7 @@ pub fn small_workspace(dir: &Path) -> PathBuf {
         .execute_batch(
             "INSERT INTO accounts(id, ext_id, name) VALUES (1,'A-0001','Ada Lovelace'),(2,'A-0002','Ben Okri'),(3,'A-0003','Cleo Park');
              INSERT INTO entities(id, kind, value, name) VALUES (1,'merchant','M-0077','Corner Shop'),(2,'device','D-01042',NULL);
-             INSERT INTO transactions(ext_id, ts, src_account, dst_account, merchant_id, amount, status, channel)
+             INSERT INTO transactions(ext_key, ts, src_account, dst_account, merchant_id, amount, status, channel)
                VALUES ('T-1',1767225600,1,2,NULL,120.0,'approved','p2p'),
                       ('T-2',1767229200,2,NULL,1,1.5,'declined','card'),
                       ('T-3',1767232800,3,1,NULL,80.25,'approved','p2p'),

@@ -12,6 +12,10 @@
 //! in its last; the dropped definitions are kept in `meta` (same transaction as the drop), so a
 //! kill in between is repaired by the next run or by [`repair_indexes`].
 //!
+//! Dedup: a transaction's source id is its rowid when it is a canonical integer (schema v5,
+//! `store::schema::tx_number`), so the insert's `ON CONFLICT DO NOTHING` finds a duplicate in
+//! the table's own B-tree; other keys go to the unique `ext_key` with a rowid below zero.
+//!
 //! `SIGHTLINE_INGEST_TRACE=1` prints where a load spent its time (waiting for rows, inserting,
 //! committing, rebuilding indexes, the writer thread's CPU time) to stderr, for profiling.
 
@@ -30,8 +34,9 @@ use super::labels::LabelState;
 use super::loads::{LoadRecord, latest_with_hash};
 use super::mapping::{EntityKind, Field, FileRole, LabelRule};
 use super::rejects::{RejectsWriter, rejects_path};
-use super::rows::{Compiled, Interner, NewKeys, Row, RowOrigin, Sym, TxRow, reason_of};
+use super::rows::{Compiled, Interner, NewKeys, Row, RowOrigin, Sym, TxKey, TxRow, reason_of};
 use super::source::{Cells, Format, SourceLimits, hash_file, open, read_error};
+use crate::store::schema::{TEXT_KEY_FIRST_ID, tx_number};
 use crate::store::{Workspace, now_secs};
 
 /// `meta` key holding the `CREATE INDEX` statements a bulk load dropped (JSON array).
@@ -225,8 +230,13 @@ pub fn run(
     // lookups are redundant; they are switched off for the run and back on after it.
     // The background checkpointer copies the WAL while the load goes on; the writer itself
     // does not stop at every commit to do it.
+    // `synchronous = OFF` for the load only: no fsync at commits or checkpoints. In WAL mode
+    // this is still safe against the process being killed (every committed frame is in the
+    // OS's page cache, and a kill never leaves a half-written batch: the load resumes after its
+    // last commit); only an OS crash or power cut during the load could lose or damage it.
+    // The run ends with `synchronous = NORMAL` and a checkpoint under it.
     conn.execute_batch(&format!(
-        "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
+        "PRAGMA foreign_keys = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -{LOAD_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
     ))?;
     let checkpointer = Checkpointer::start(&ws_path);
     let result = run_files(conn, &ws_path, plan, opts, cancel, progress);
@@ -234,7 +244,7 @@ pub fn run(
     let t_end = Instant::now();
     let repaired = rebuild_deferred_indexes(conn);
     let restored = conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -2000; PRAGMA wal_autocheckpoint = 1000; PRAGMA wal_checkpoint(PASSIVE);",
     );
     if std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some() {
         eprintln!(
@@ -275,6 +285,10 @@ impl Checkpointer {
                         return;
                     }
                 };
+                // Its checkpoints follow the load's `synchronous = OFF` (see `run`).
+                if let Err(e) = conn.execute_batch("PRAGMA synchronous = OFF") {
+                    tracing::debug!(error = %e, "background checkpoints keep their fsyncs");
+                }
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(Self::PERIOD)
                 {
@@ -691,6 +705,7 @@ fn stream_file(
             bulk,
             in_tx: false,
             batch_records: 0,
+            next_text_id: TEXT_KEY_FIRST_ID,
         };
         let result = writer.consume(&receiver, ctx);
         drop(receiver);
@@ -884,6 +899,9 @@ struct FileWriter<'a> {
     bulk: bool,
     in_tx: bool,
     batch_records: u64,
+    /// The rowid the next text-keyed transaction gets (re-read at each batch's start, under
+    /// the write lock, so two processes loading together never hand out the same one).
+    next_text_id: i64,
 }
 
 /// The transaction columns a file fills: only those are bound, the rest take their defaults
@@ -914,10 +932,11 @@ fn tx_columns(c: &Compiled) -> Vec<Field> {
     cols
 }
 
-/// The insert for a file's columns; the load id and a file-wide currency are literals.
+/// The insert for a file's columns; the load id and a file-wide currency are literals. A key
+/// already there (the rowid for numeric ids, `ext_key` otherwise) skips the row.
 fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
     let name = |f: &Field| match f {
-        Field::TxId => "ext_id",
+        Field::TxId => "id, ext_key",
         Field::Timestamp => "ts",
         Field::SrcAccount => "src_account",
         Field::DstAccount => "dst_account",
@@ -934,7 +953,7 @@ fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
         _ => "load_id",
     };
     let mut names: Vec<&str> = cols.iter().map(name).collect();
-    let mut marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    let mut marks: Vec<String> = (1..=tx_params(cols)).map(|i| format!("?{i}")).collect();
     names.push("load_id");
     marks.push(load_id.to_string());
     if !cols.contains(&Field::Currency) {
@@ -942,10 +961,58 @@ fn tx_insert_sql(cols: &[Field], currency: &str, load_id: i64) -> String {
         marks.push(format!("'{}'", currency.replace('\'', "''")));
     }
     format!(
-        "INSERT INTO transactions({}) VALUES ({}) ON CONFLICT(ext_id) DO NOTHING",
+        "INSERT INTO transactions({}) VALUES ({}) ON CONFLICT DO NOTHING",
         names.join(", "),
         marks.join(", ")
     )
+}
+
+/// Bound parameters per transaction row of the insert (the key takes two: id and ext_key).
+fn tx_params(cols: &[Field]) -> usize {
+    cols.iter()
+        .map(|f| if *f == Field::TxId { 2 } else { 1 })
+        .sum()
+}
+
+/// Binds one transaction's values to the parameters of `stmt`, in `cols` order.
+fn bind_tx(
+    stmt: &mut Statement<'_>,
+    cols: &[Field],
+    t: &TxRow,
+    tx_id: i64,
+    new: &NewKeys,
+    symbols: &[Box<str>],
+) -> Result<(), rusqlite::Error> {
+    let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
+    let mut idx = 0;
+    for f in cols {
+        idx += 1;
+        match f {
+            Field::TxId => {
+                stmt.raw_bind_parameter(idx, tx_id)?;
+                idx += 1;
+                match t.key {
+                    TxKey::Number(_) => stmt.raw_bind_parameter(idx, rusqlite::types::Null)?,
+                    TxKey::Text(a, b) => stmt.raw_bind_parameter(idx, new.key_text(a, b))?,
+                }
+            }
+            Field::Timestamp => stmt.raw_bind_parameter(idx, t.ts)?,
+            Field::SrcAccount => stmt.raw_bind_parameter(idx, t.src)?,
+            Field::DstAccount => stmt.raw_bind_parameter(idx, t.dst)?,
+            Field::Merchant => stmt.raw_bind_parameter(idx, t.merchant)?,
+            Field::Amount => stmt.raw_bind_parameter(idx, t.amount)?,
+            Field::Currency => stmt.raw_bind_parameter(idx, sym(t.currency))?,
+            Field::Channel => stmt.raw_bind_parameter(idx, t.channel.map(sym))?,
+            Field::Status => stmt.raw_bind_parameter(idx, t.status)?,
+            Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.map(sym))?,
+            Field::PromoCode => stmt.raw_bind_parameter(idx, t.promo.as_deref())?,
+            Field::Device => stmt.raw_bind_parameter(idx, t.device)?,
+            Field::Ip => stmt.raw_bind_parameter(idx, t.ip)?,
+            Field::Card => stmt.raw_bind_parameter(idx, t.card)?,
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl FileWriter<'_> {
@@ -953,6 +1020,12 @@ impl FileWriter<'_> {
         if !self.in_tx {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
             self.in_tx = true;
+            let last: Option<i64> =
+                self.conn
+                    .query_row("SELECT max(id) FROM transactions WHERE id < 0", [], |r| {
+                        r.get(0)
+                    })?;
+            self.next_text_id = last.map_or(TEXT_KEY_FIRST_ID, |l| l + 1);
             if self.bulk {
                 drop_secondary_indexes(self.conn)?;
             }
@@ -1082,8 +1155,17 @@ impl FileWriter<'_> {
         self.begin()?;
         if self.bulk {
             ctx.report(Phase::Indexing, self.counters, ctx.fp.size_bytes);
+            let t0 = Instant::now();
             self.flush_agg()?;
+            let t1 = Instant::now();
             rebuild_in_tx(self.conn)?;
+            if std::env::var_os("SIGHTLINE_INGEST_TRACE").is_some() {
+                eprintln!(
+                    "trace: finish: labels and edges {:.2} s, index rebuild {:.2} s",
+                    (t1 - t0).as_secs_f64(),
+                    t1.elapsed().as_secs_f64()
+                );
+            }
         }
         self.commit(last_record_no, Some("complete"))
     }
@@ -1106,7 +1188,7 @@ impl FileWriter<'_> {
         self.symbols.extend(new.symbols.iter().cloned());
         for row in rows {
             match row {
-                Row::Tx(t) => self.write_tx(st, &new, t)?,
+                Row::Tx(t) => self.write_tx(st, &new, &t)?,
                 Row::Account(a) => {
                     let mut changed = false;
                     if a.is_new {
@@ -1185,44 +1267,40 @@ impl FileWriter<'_> {
         }
     }
 
-    fn write_tx(&mut self, st: &mut Stmts<'_>, new: &NewKeys, t: TxRow) -> Result<(), IngestError> {
+    fn write_tx(
+        &mut self,
+        st: &mut Stmts<'_>,
+        new: &NewKeys,
+        t: &TxRow,
+    ) -> Result<(), IngestError> {
         let Some((stmt, cols)) = st.tx.as_mut() else {
             return Err(IngestError::Pipeline(
                 "transaction statement missing".into(),
             ));
         };
-        let symbols = &self.symbols;
-        let sym = |s: Sym| symbols.get(s.0 as usize).map_or("", |b| &**b);
-        for (i, f) in cols.iter().enumerate() {
-            let idx = i + 1;
-            match f {
-                Field::TxId => stmt.raw_bind_parameter(idx, new.key(t.ext_id))?,
-                Field::Timestamp => stmt.raw_bind_parameter(idx, t.ts)?,
-                Field::SrcAccount => stmt.raw_bind_parameter(idx, t.src)?,
-                Field::DstAccount => stmt.raw_bind_parameter(idx, t.dst)?,
-                Field::Merchant => stmt.raw_bind_parameter(idx, t.merchant)?,
-                Field::Amount => stmt.raw_bind_parameter(idx, t.amount)?,
-                Field::Currency => stmt.raw_bind_parameter(idx, sym(t.currency))?,
-                Field::Channel => stmt.raw_bind_parameter(idx, t.channel.map(sym))?,
-                Field::Status => stmt.raw_bind_parameter(idx, t.status)?,
-                Field::Mcc => stmt.raw_bind_parameter(idx, t.mcc.map(sym))?,
-                Field::PromoCode => stmt.raw_bind_parameter(idx, t.promo.as_deref())?,
-                Field::Device => stmt.raw_bind_parameter(idx, t.device)?,
-                Field::Ip => stmt.raw_bind_parameter(idx, t.ip)?,
-                Field::Card => stmt.raw_bind_parameter(idx, t.card)?,
-                _ => {}
-            }
-        }
+        let tx_id = match t.key {
+            TxKey::Number(n) => n,
+            TxKey::Text(..) => self.next_text_id,
+        };
+        bind_tx(stmt, cols, t, tx_id, new, &self.symbols)?;
         let inserted = stmt.raw_execute()? > 0;
         if !inserted {
             self.counters.duplicates += 1;
             return Ok(());
         }
+        if matches!(t.key, TxKey::Text(..)) {
+            self.next_text_id += 1;
+        }
+        self.inserted(st, t, tx_id)
+    }
+
+    /// Counts an inserted transaction and notes what it implies: identity edges and labels.
+    fn inserted(&mut self, st: &mut Stmts<'_>, t: &TxRow, tx_id: i64) -> Result<(), IngestError> {
         self.counters.loaded += 1;
         for e in [t.device, t.ip, t.card]
             .into_iter()
             .flatten()
-            .chain(t.other_entities)
+            .chain(t.other_entities.iter().copied())
         {
             let u = self.agg.entry((t.src, e)).or_insert(EdgeUse {
                 first_secs: t.ts,
@@ -1235,7 +1313,6 @@ impl FileWriter<'_> {
         }
         if let Some(fraud) = t.label {
             if fraud {
-                let tx_id = self.conn.last_insert_rowid();
                 st.tx_label.execute(params![tx_id, "fraud", self.load_id])?;
             }
             // Account labels are applied once per account per batch ("fraud wins" does not
@@ -1257,17 +1334,22 @@ impl FileWriter<'_> {
         let conn = self.conn;
         let (account, tx) = match &i.tx_ext_id {
             Some(ext) => {
-                let found = conn
-                    .prepare_cached(
-                        "SELECT id, src_account, ts FROM transactions WHERE ext_id = ?1",
-                    )?
-                    .query_row([ext], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, i64>(2)?,
-                        ))
-                    });
+                let row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64)> {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                };
+                // Numeric source ids are the rowid; other keys sit in `ext_key` (schema v5).
+                let found = match tx_number(ext) {
+                    Some(n) => conn
+                        .prepare_cached(
+                            "SELECT id, src_account, ts FROM transactions WHERE id = ?1",
+                        )?
+                        .query_row([n], row),
+                    None => conn
+                        .prepare_cached(
+                            "SELECT id, src_account, ts FROM transactions WHERE ext_key = ?1",
+                        )?
+                        .query_row([ext], row),
+                };
                 match found {
                     Ok((id, src, ts)) => (src, Some((id, ts))),
                     Err(rusqlite::Error::QueryReturnedNoRows) => {
@@ -1365,18 +1447,18 @@ fn drop_secondary_indexes(conn: &Connection) -> Result<(), IngestError> {
     if pending.is_some() {
         return Ok(());
     }
+    // Only plain secondary indexes: a unique one is the dedup of text keys and must hold during
+    // the load, and a partial one (merchant, text key) costs nothing per row outside it while
+    // rebuilding it would scan the whole table.
     let mut stmt = conn.prepare(
-        "SELECT name, sql FROM sqlite_master
-         WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name",
+        "SELECT m.name, m.sql FROM sqlite_master m
+         JOIN pragma_index_list('transactions') l ON l.name = m.name
+         WHERE m.type = 'index' AND m.sql IS NOT NULL AND l.\"unique\" = 0 AND l.partial = 0
+         ORDER BY m.name",
     )?;
     let indexes: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<Vec<(String, String)>, _>>()?
-        .into_iter()
-        // The partial merchant index costs nothing per row without a merchant, and rebuilding
-        // it would scan the whole table: it is maintained, not dropped.
-        .filter(|(n, _)| n != "transactions_by_merchant")
-        .collect();
+        .collect::<Result<Vec<(String, String)>, _>>()?;
     if indexes.is_empty() {
         return Ok(());
     }

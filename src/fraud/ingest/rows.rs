@@ -611,8 +611,8 @@ pub struct Sym(pub u32);
 /// the writer frees one buffer per chunk rather than a few per row.
 #[derive(Debug)]
 pub struct TxRow {
-    /// Byte range of the key in [`NewKeys::text`].
-    pub ext_id: (u32, u32),
+    /// The dedup key: a number carried by the rowid, or text kept in `ext_key`.
+    pub key: TxKey,
     pub ts: i64,
     pub src: i64,
     pub dst: Option<i64>,
@@ -629,6 +629,15 @@ pub struct TxRow {
     /// Other identity entities of the source account seen on this row.
     pub other_entities: Vec<i64>,
     pub label: Option<bool>,
+}
+
+/// A transaction's dedup key as the table stores it (see `store::schema::tx_number`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxKey {
+    /// A canonical non-negative integer: the row's id.
+    Number(i64),
+    /// Byte range of the key in [`NewKeys::text`].
+    Text(u32, u32),
 }
 
 /// An account row ready to apply.
@@ -854,11 +863,9 @@ pub struct NewKeys {
 }
 
 impl NewKeys {
-    /// The key text of a transaction row.
-    pub fn key(&self, range: (u32, u32)) -> &str {
-        self.text
-            .get(range.0 as usize..range.1 as usize)
-            .unwrap_or("")
+    /// The text of a transaction key ([`TxKey::Text`]).
+    pub fn key_text(&self, start: u32, end: u32) -> &str {
+        self.text.get(start as usize..end as usize).unwrap_or("")
     }
 }
 
@@ -1008,11 +1015,17 @@ impl Compiled {
                     }
                 }
                 let currency = self.currency(t.currency.as_deref());
-                let start = new.text.len() as u32;
+                let start = new.text.len();
                 self.push_tx_key(&mut new.text, t.tx_id.as_deref(), file_key, record_no);
-                let ext_id = (start, new.text.len() as u32);
+                let key = match crate::store::schema::tx_number(&new.text[start..]) {
+                    Some(n) => {
+                        new.text.truncate(start);
+                        TxKey::Number(n)
+                    }
+                    None => TxKey::Text(start as u32, new.text.len() as u32),
+                };
                 TxRow {
-                    ext_id,
+                    key,
                     ts: t.ts,
                     src,
                     dst,
