@@ -15,6 +15,7 @@ use super::csr::{Csr, PageRankGraph, PageRankOptions};
 use super::dataset::{Dataset, Label, NONE};
 use super::detect::{Detections, Typology};
 use super::graph::TxGraph;
+use super::motifs::motif_counts;
 
 const HOUR_SECS: i64 = 3_600;
 const DAY_SECS: i64 = 86_400;
@@ -725,6 +726,20 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
         "pagerank",
         pr.iter().map(|p| (p * n as f64) as f32).collect(),
     );
+    let m = motif_counts(g, &ctx.graph.money);
+    let logs = |v: &[u32]| v.iter().map(|&x| log1p(f64::from(x))).collect::<Vec<f32>>();
+    fm.push("triangles", logs(&m.triangles));
+    fm.push("clustering", m.clustering);
+    fm.push("reciprocal_counterparties", logs(&m.reciprocal));
+    fm.push("cycle_triangles", logs(&m.cycle3));
+    fm.push("feed_forward_source", logs(&m.ff_source));
+    fm.push("feed_forward_sink", logs(&m.ff_sink));
+    fm.push("feed_forward_middle", logs(&m.ff_middle));
+    fm.push(
+        "four_cycles",
+        m.squares.iter().map(|&x| log1p(x as f64)).collect(),
+    );
+    fm.push("core_number", m.core.iter().map(|&x| x as f32).collect());
     fm
 }
 
