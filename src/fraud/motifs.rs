@@ -40,6 +40,9 @@ pub struct Motifs {
     pub squares: Vec<u64>,
     /// k-core number on the undirected money graph.
     pub core: Vec<u32>,
+    /// Per undirected edge slot (aligned with the money graph's neighbour lists): common
+    /// counterparties of its two ends (0 when the neighbour is a hub, not walked through).
+    pub edge_common: Vec<u32>,
 }
 
 /// Deduplicated directed adjacency without self-loops, in CSR form.
@@ -101,7 +104,7 @@ struct Scratch {
     touched: Vec<u32>,
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default)]
 struct Row {
     tri: u32,
     recip: u32,
@@ -110,12 +113,14 @@ struct Row {
     ff_sink: u32,
     ff_mid: u32,
     squares: u64,
+    common: Vec<u32>,
 }
 
 fn row(v: u32, und: &Csr, out: &Adj, inc: &Adj, s: &mut Scratch) -> Row {
     let mut r = Row::default();
     let nbrs = und.neighbors(v);
     if nbrs.len() > MOTIF_MAX_OWN_DEGREE {
+        r.common = vec![0; nbrs.len()];
         return r;
     }
     let small = |u: u32| und.degree(u) <= MOTIF_MAX_DEGREE;
@@ -132,13 +137,18 @@ fn row(v: u32, und: &Csr, out: &Adj, inc: &Adj, s: &mut Scratch) -> Row {
         }
     }
     let mut tri2 = 0u32;
-    for &a in nbrs.iter().filter(|&&a| small(a)) {
+    r.common = vec![0; nbrs.len()];
+    for (i, &a) in nbrs.iter().enumerate() {
+        if !small(a) {
+            continue;
+        }
         for &b in und.neighbors(a) {
             if b == v {
                 continue;
             }
             if s.mark[b as usize] & ANY != 0 {
                 tri2 += 1;
+                r.common[i] += 1;
             }
             if s.paths[b as usize] == 0 {
                 s.touched.push(b);
@@ -272,6 +282,7 @@ pub fn motif_counts(und: &Csr, pairs: &PairGraph) -> Motifs {
         ff_middle: rows.iter().map(|r| r.ff_mid).collect(),
         squares: rows.iter().map(|r| r.squares).collect(),
         core: core_numbers(und),
+        edge_common: rows.into_iter().flat_map(|r| r.common).collect(),
     }
 }
 
