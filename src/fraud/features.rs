@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use super::csr::{Csr, PageRankGraph, PageRankOptions};
 use super::dataset::{Dataset, Label, NONE};
 use super::detect::{Detections, Typology};
-use super::graph::TxGraph;
 use super::gbm::{Gbm, GbmParams};
+use super::graph::TxGraph;
 use super::motifs::{Motifs, motif_counts};
 
 const HOUR_SECS: i64 = 3_600;
@@ -437,7 +437,11 @@ fn foreign_kit(ctx: &FeatureContext<'_>, v: u32, events: &[u32]) -> [f32; 3] {
     let (mut count, mut amount) = (0u32, 0.0);
     for &i in events {
         let i = i as usize;
-        if tx.src[i] == v && [tx.device[i], tx.ip[i]].iter().any(|&e| e != NONE && foreign(e)) {
+        if tx.src[i] == v
+            && [tx.device[i], tx.ip[i]]
+                .iter()
+                .any(|&e| e != NONE && foreign(e))
+        {
             count += 1;
             amount += tx.amount[i].abs();
         }
@@ -869,7 +873,12 @@ impl NeighbourModel<'_> {
 /// Soft guilt by association: each counterparty counts with its label when it has one and
 /// with the first-stage score otherwise, summed per direction, over the undirected money
 /// graph, weighted by the triangles the pair closes, and averaged two hops out.
-fn soft_label_features(ctx: &FeatureContext<'_>, known: &[Label], first: &[f32], fm: &mut FeatureMatrix) {
+fn soft_label_features(
+    ctx: &FeatureContext<'_>,
+    known: &[Label],
+    first: &[f32],
+    fm: &mut FeatureMatrix,
+) {
     let n = ctx.ds.n_accounts();
     let q: Vec<f32> = (0..n)
         .map(|v| match known[v] {
@@ -898,8 +907,8 @@ fn soft_label_features(ctx: &FeatureContext<'_>, known: &[Label], first: &[f32],
                 .sum();
             let nbrs = g.neighbors(v);
             let around: f32 = nbrs.iter().map(|&u| q[u as usize]).sum();
-            let common = &ctx.motifs.edge_common
-                [ctx.edge_start[v as usize]..ctx.edge_start[v as usize + 1]];
+            let common =
+                &ctx.motifs.edge_common[ctx.edge_start[v as usize]..ctx.edge_start[v as usize + 1]];
             let triangles: f32 = nbrs
                 .iter()
                 .zip(common)
@@ -931,6 +940,51 @@ fn soft_label_features(ctx: &FeatureContext<'_>, known: &[Label], first: &[f32],
             nbrs.iter().map(|&u| rows[u as usize][5]).sum::<f32>() / nbrs.len() as f32
         })
         .collect();
+    // Siblings: the other payees of the account's payers (a fan-out's mules) and the other
+    // payers of its payees (a fan-in's feeders), as a q-weighted share.
+    let siblings: Vec<[f32; 2]> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            let (mut payee_sum, mut payee_n) = (0f32, 0u32);
+            for &i in pairs.in_pair_ids(v) {
+                let u = pairs.pairs[i as usize].src;
+                let outs = pairs.out_pairs(u);
+                if u == v || outs.len() > TWO_HOP_MAX_DEGREE {
+                    continue;
+                }
+                for p in outs.iter().filter(|p| p.dst != v && p.dst != u) {
+                    payee_sum += q[p.dst as usize];
+                    payee_n += 1;
+                }
+            }
+            let (mut payer_sum, mut payer_n) = (0f32, 0u32);
+            for p in pairs.out_pairs(v) {
+                let ins = pairs.in_pair_ids(p.dst);
+                if p.dst == v || ins.len() > TWO_HOP_MAX_DEGREE {
+                    continue;
+                }
+                for &i in ins {
+                    let w = pairs.pairs[i as usize].src;
+                    if w != v && w != p.dst {
+                        payer_sum += q[w as usize];
+                        payer_n += 1;
+                    }
+                }
+            }
+            [
+                payee_sum / (payee_n as f32 + 1.0),
+                payer_sum / (payer_n as f32 + 1.0),
+            ]
+        })
+        .collect();
+    fm.push(
+        "soft_fraud_copayee_share",
+        siblings.iter().map(|r| r[0]).collect(),
+    );
+    fm.push(
+        "soft_fraud_copayer_share",
+        siblings.iter().map(|r| r[1]).collect(),
+    );
     for (i, name) in [
         "soft_fraud_payers",
         "soft_fraud_payer_share",
