@@ -292,6 +292,7 @@ fn main() -> anyhow::Result<()> {
                     "subsample" => opts.gbm.subsample = v.parse()?,
                     "lpa_max_sweeps" => opts.detect.lpa_max_sweeps = v.parse()?,
                     "min_fan" => opts.detect.min_fan = v.parse()?,
+                    "neighbour_rounds" => opts.neighbour_rounds = v.parse()?,
                     "fan_window_days" => opts.detect.fan_window_secs = v.parse::<i64>()? * 86_400,
                     other => bail!("--set {other}: unknown setting"),
                 }

@@ -14,7 +14,9 @@ use rayon::prelude::*;
 use super::csr::{Csr, PageRankGraph, PageRankOptions};
 use super::dataset::{Dataset, Label, NONE};
 use super::detect::{Detections, Typology};
+use super::gbm::{Gbm, GbmParams};
 use super::graph::TxGraph;
+use super::motifs::{Motifs, motif_counts};
 
 const HOUR_SECS: i64 = 3_600;
 const DAY_SECS: i64 = 86_400;
@@ -73,6 +75,10 @@ pub struct FeatureContext<'a> {
     entity_users: Vec<Vec<u32>>,
     /// Account → indices of clusters containing it.
     pub account_clusters: Vec<Vec<u32>>,
+    /// Triangles, four-cycles and the like per account, and common counterparties per edge.
+    pub motifs: Motifs,
+    /// Start of each account's neighbour slots in `motifs.edge_common`.
+    edge_start: Vec<usize>,
 }
 
 impl<'a> FeatureContext<'a> {
@@ -115,6 +121,12 @@ impl<'a> FeatureContext<'a> {
                 account_clusters[a as usize].push(c as u32);
             }
         }
+        let motifs = motif_counts(money, &graph.money);
+        let mut edge_start = Vec::with_capacity(n + 1);
+        edge_start.push(0);
+        for v in 0..n as u32 {
+            edge_start.push(edge_start[v as usize] + money.degree(v));
+        }
         Self {
             ds,
             graph,
@@ -123,6 +135,8 @@ impl<'a> FeatureContext<'a> {
             ppr,
             entity_users,
             account_clusters,
+            motifs,
+            edge_start,
         }
     }
 }
@@ -388,6 +402,69 @@ fn activity(ds: &Dataset, g: &TxGraph, v: u32, events: &[u32]) -> Activity {
     }
 }
 
+/// Account-takeover signals: the account's own payments made from a device or IP it rarely
+/// uses while other accounts use it too (a fraudster's kit), as a count, an amount share, and
+/// how many other accounts that kit serves.
+fn foreign_kit(ctx: &FeatureContext<'_>, v: u32, events: &[u32]) -> [f32; 3] {
+    let tx = &ctx.ds.tx;
+    let mut uses: Vec<(u32, u32)> = Vec::new();
+    let mut tagged = 0u32;
+    let mut total_amount = 0.0;
+    for &i in events {
+        let i = i as usize;
+        if tx.src[i] != v {
+            continue;
+        }
+        total_amount += tx.amount[i].abs();
+        for e in [tx.device[i], tx.ip[i]] {
+            if e == NONE {
+                continue;
+            }
+            tagged += 1;
+            match uses.iter_mut().find(|(d, _)| *d == e) {
+                Some(u) => u.1 += 1,
+                None => uses.push((e, 1)),
+            }
+        }
+    }
+    if uses.len() < 2 {
+        return [0.0; 3];
+    }
+    let foreign = |e: u32| -> bool {
+        let mine = uses.iter().find(|(d, _)| *d == e).map_or(0, |u| u.1);
+        4 * mine < tagged && ctx.entity_users(e).iter().any(|&u| u != v)
+    };
+    let (mut count, mut amount) = (0u32, 0.0);
+    for &i in events {
+        let i = i as usize;
+        if tx.src[i] == v
+            && [tx.device[i], tx.ip[i]]
+                .iter()
+                .any(|&e| e != NONE && foreign(e))
+        {
+            count += 1;
+            amount += tx.amount[i].abs();
+        }
+    }
+    let mut sharers: Vec<u32> = uses
+        .iter()
+        .filter(|(e, _)| foreign(*e))
+        .flat_map(|(e, _)| ctx.entity_users(*e).iter().copied())
+        .filter(|&u| u != v)
+        .collect();
+    sharers.sort_unstable();
+    sharers.dedup();
+    [
+        count as f32,
+        if total_amount > 0.0 {
+            (amount / total_amount) as f32
+        } else {
+            0.0
+        },
+        log1p(sharers.len() as f64),
+    ]
+}
+
 /// Features that use no labels.
 pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     let ds = ctx.ds;
@@ -397,7 +474,21 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
         .into_par_iter()
         .map(|v| activity(ds, ctx.graph, v as u32, &ev[off[v]..off[v + 1]]))
         .collect();
+    let kit: Vec<[f32; 3]> = (0..n)
+        .into_par_iter()
+        .map(|v| foreign_kit(ctx, v as u32, &ev[off[v]..off[v + 1]]))
+        .collect();
     let mut fm = FeatureMatrix::default();
+    for (i, name) in [
+        "foreign_kit_payments",
+        "foreign_kit_amount_share",
+        "foreign_kit_sharers",
+    ]
+    .iter()
+    .enumerate()
+    {
+        fm.push(name, kit.iter().map(|r| r[i]).collect());
+    }
     macro_rules! col {
         ($name:literal, $field:ident) => {
             fm.push($name, acts.iter().map(|a| a.$field).collect());
@@ -725,11 +816,205 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
         "pagerank",
         pr.iter().map(|p| (p * n as f64) as f32).collect(),
     );
+    let m = &ctx.motifs;
+    let logs = |v: &[u32]| v.iter().map(|&x| log1p(f64::from(x))).collect::<Vec<f32>>();
+    fm.push("triangles", logs(&m.triangles));
+    fm.push("clustering", m.clustering.clone());
+    fm.push("reciprocal_counterparties", logs(&m.reciprocal));
+    fm.push("cycle_triangles", logs(&m.cycle3));
+    fm.push("feed_forward_source", logs(&m.ff_source));
+    fm.push("feed_forward_sink", logs(&m.ff_sink));
+    fm.push("feed_forward_middle", logs(&m.ff_middle));
+    fm.push(
+        "four_cycles",
+        m.squares.iter().map(|&x| log1p(x as f64)).collect(),
+    );
+    fm.push("core_number", m.core.iter().map(|&x| x as f32).collect());
     fm
 }
 
 /// Features computed from `known` labels only (hide what must not be seen before calling).
+/// A first-stage model whose scores stand in for the labels an account's counterparties do not
+/// have: gradient-boosted trees on the structural columns, trained on the labels visible to the
+/// call (so a row hidden from [`label_features_with`] is scored by a model that never saw it).
+pub struct NeighbourModel<'a> {
+    /// Structural feature columns (no label-derived ones).
+    pub columns: Vec<&'a [f32]>,
+    /// Learner settings for the first stage.
+    pub params: GbmParams,
+}
+
+impl NeighbourModel<'_> {
+    /// Scores of every account from a model fitted on the labelled ones in `known`; `None`
+    /// when `known` holds one class only.
+    fn scores(&self, known: &[Label]) -> Option<Vec<f32>> {
+        let rows: Vec<u32> = (0..known.len() as u32)
+            .filter(|&v| known[v as usize] != Label::Unknown)
+            .collect();
+        let y: Vec<bool> = rows
+            .iter()
+            .map(|&v| known[v as usize] == Label::Fraud)
+            .collect();
+        if !y.iter().any(|b| *b) || y.iter().all(|b| *b) {
+            return None;
+        }
+        let model = Gbm::fit(&self.columns, &rows, &y, None, &self.params).ok()?;
+        let all: Vec<u32> = (0..known.len() as u32).collect();
+        Some(
+            model
+                .predict_proba(&self.columns, &all)
+                .into_iter()
+                .map(|p| p as f32)
+                .collect(),
+        )
+    }
+}
+
+/// Soft guilt by association: each counterparty counts with its label when it has one and
+/// with the first-stage score otherwise, summed per direction, over the undirected money
+/// graph, weighted by the triangles the pair closes, and averaged two hops out.
+fn soft_label_features(
+    ctx: &FeatureContext<'_>,
+    known: &[Label],
+    first: &[f32],
+    fm: &mut FeatureMatrix,
+) {
+    let n = ctx.ds.n_accounts();
+    let q: Vec<f32> = (0..n)
+        .map(|v| match known[v] {
+            Label::Fraud => 1.0,
+            Label::Legit => 0.0,
+            Label::Unknown => first[v],
+        })
+        .collect();
+    let pairs = &ctx.graph.money;
+    let g = ctx.money;
+    let rows: Vec<[f32; 7]> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            let ins = pairs.in_pair_ids(v);
+            let payers: f32 = ins
+                .iter()
+                .map(|&i| pairs.pairs[i as usize].src)
+                .filter(|&u| u != v)
+                .map(|u| q[u as usize])
+                .sum();
+            let outs = pairs.out_pairs(v);
+            let payees: f32 = outs
+                .iter()
+                .filter(|p| p.dst != v)
+                .map(|p| q[p.dst as usize])
+                .sum();
+            let nbrs = g.neighbors(v);
+            let around: f32 = nbrs.iter().map(|&u| q[u as usize]).sum();
+            let common =
+                &ctx.motifs.edge_common[ctx.edge_start[v as usize]..ctx.edge_start[v as usize + 1]];
+            let triangles: f32 = nbrs
+                .iter()
+                .zip(common)
+                .map(|(&u, &c)| q[u as usize] * c as f32)
+                .sum();
+            [
+                payers,
+                payers / (ins.len() as f32 + 1.0),
+                payees,
+                payees / (outs.len() as f32 + 1.0),
+                around,
+                around / (nbrs.len() as f32 + 1.0),
+                triangles,
+            ]
+        })
+        .collect();
+    let two_hop: Vec<f32> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            let nbrs: Vec<u32> = g
+                .neighbors(v)
+                .iter()
+                .copied()
+                .filter(|&u| g.degree(u) <= TWO_HOP_MAX_DEGREE)
+                .collect();
+            if nbrs.is_empty() {
+                return 0.0;
+            }
+            nbrs.iter().map(|&u| rows[u as usize][5]).sum::<f32>() / nbrs.len() as f32
+        })
+        .collect();
+    // Siblings: the other payees of the account's payers (a fan-out's mules) and the other
+    // payers of its payees (a fan-in's feeders), as a q-weighted share.
+    let siblings: Vec<[f32; 2]> = (0..n as u32)
+        .into_par_iter()
+        .map(|v| {
+            let (mut payee_sum, mut payee_n) = (0f32, 0u32);
+            for &i in pairs.in_pair_ids(v) {
+                let u = pairs.pairs[i as usize].src;
+                let outs = pairs.out_pairs(u);
+                if u == v || outs.len() > TWO_HOP_MAX_DEGREE {
+                    continue;
+                }
+                for p in outs.iter().filter(|p| p.dst != v && p.dst != u) {
+                    payee_sum += q[p.dst as usize];
+                    payee_n += 1;
+                }
+            }
+            let (mut payer_sum, mut payer_n) = (0f32, 0u32);
+            for p in pairs.out_pairs(v) {
+                let ins = pairs.in_pair_ids(p.dst);
+                if p.dst == v || ins.len() > TWO_HOP_MAX_DEGREE {
+                    continue;
+                }
+                for &i in ins {
+                    let w = pairs.pairs[i as usize].src;
+                    if w != v && w != p.dst {
+                        payer_sum += q[w as usize];
+                        payer_n += 1;
+                    }
+                }
+            }
+            [
+                payee_sum / (payee_n as f32 + 1.0),
+                payer_sum / (payer_n as f32 + 1.0),
+            ]
+        })
+        .collect();
+    fm.push(
+        "soft_fraud_copayee_share",
+        siblings.iter().map(|r| r[0]).collect(),
+    );
+    fm.push(
+        "soft_fraud_copayer_share",
+        siblings.iter().map(|r| r[1]).collect(),
+    );
+    for (i, name) in [
+        "soft_fraud_payers",
+        "soft_fraud_payer_share",
+        "soft_fraud_payees",
+        "soft_fraud_payee_share",
+        "soft_fraud_neighbours",
+        "soft_fraud_neighbour_share",
+        "soft_fraud_triangles",
+    ]
+    .iter()
+    .enumerate()
+    {
+        fm.push(name, rows.iter().map(|r| r[i]).collect());
+    }
+    fm.push("soft_fraud_two_hop_share", two_hop);
+}
+
+/// [`label_features_with`] without the first-stage model.
 pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatrix {
+    label_features_with(ctx, known, None)
+}
+
+/// Features computed from `known` labels only (hide what must not be seen before calling);
+/// with `neighbours`, also the soft guilt-by-association columns, whose first-stage model is
+/// fitted on `known` too.
+pub fn label_features_with(
+    ctx: &FeatureContext<'_>,
+    known: &[Label],
+    neighbours: Option<&NeighbourModel<'_>>,
+) -> FeatureMatrix {
     let n = ctx.ds.n_accounts();
     let total = ctx.ppr.n_nodes();
     let seeds = |l: Label| -> Vec<f64> {
@@ -948,6 +1233,11 @@ pub fn label_features(ctx: &FeatureContext<'_>, known: &[Label]) -> FeatureMatri
             })
             .collect(),
     );
+    if let Some(model) = neighbours {
+        // One class only: no first stage, counterparties without labels count as 0.
+        let first = model.scores(known).unwrap_or_else(|| vec![0.0; n]);
+        soft_label_features(ctx, known, &first, &mut fm);
+    }
     fm
 }
 
@@ -961,7 +1251,20 @@ pub fn out_of_fold_label_features(
     inner_folds: usize,
     seed: u64,
 ) -> FeatureMatrix {
-    let mut full = label_features(ctx, known);
+    out_of_fold_label_features_with(ctx, known, train, inner_folds, seed, None)
+}
+
+/// [`out_of_fold_label_features`] with the soft guilt-by-association columns: each inner fold's
+/// first-stage model is fitted with that fold's rows hidden, like every other label feature.
+pub fn out_of_fold_label_features_with(
+    ctx: &FeatureContext<'_>,
+    known: &[Label],
+    train: &[u32],
+    inner_folds: usize,
+    seed: u64,
+    neighbours: Option<&NeighbourModel<'_>>,
+) -> FeatureMatrix {
+    let mut full = label_features_with(ctx, known, neighbours);
     if train.is_empty() || inner_folds < 2 {
         return full;
     }
@@ -990,7 +1293,7 @@ pub fn out_of_fold_label_features(
             for &v in &rows {
                 hidden[v as usize] = Label::Unknown;
             }
-            (rows, label_features(ctx, &hidden))
+            (rows, label_features_with(ctx, &hidden, neighbours))
         })
         .collect();
     for (rows, fm) in per_fold {

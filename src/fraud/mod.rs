@@ -10,6 +10,7 @@ pub mod gbm; // histogram gradient-boosted trees
 pub mod graph; // pair-aggregated transaction graph and the petgraph view
 pub mod ingest; // exports into the workspace: presets, mappings, rejects, labels
 pub mod model; // grouped folds and evaluation metrics
+pub mod motifs; // triangles, four-cycles, reciprocity and k-cores per account
 pub mod reasons; // evidence worded for analysts
 pub mod rings_view; // the latest scoring run as the Rings view reads it
 pub mod score; // the scoring run, its files and its SQLite copy

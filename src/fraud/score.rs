@@ -16,7 +16,8 @@ use super::csr::UnionFind;
 use super::dataset::{Dataset, DatasetError, Label};
 use super::detect::{DetectOptions, Detections, Evidence, Typology, detect_all};
 use super::features::{
-    FeatureContext, FeatureMatrix, out_of_fold_label_features, structural_features,
+    FeatureContext, FeatureMatrix, NeighbourModel, out_of_fold_label_features_with,
+    structural_features,
 };
 use super::gbm::{Gbm, GbmError, GbmParams};
 use super::graph::TxGraph;
@@ -93,6 +94,9 @@ pub struct ScoreOptions {
     pub detect: DetectOptions,
     /// Keep the final feature matrix in the report (for analysis tools).
     pub keep_features: bool,
+    /// Rounds of the first-stage model behind the soft guilt-by-association features (0 = no
+    /// first stage: unlabelled counterparties then carry no weight).
+    pub neighbour_rounds: usize,
 }
 
 impl Default for ScoreOptions {
@@ -114,6 +118,7 @@ impl Default for ScoreOptions {
             },
             detect: DetectOptions::default(),
             keep_features: false,
+            neighbour_rounds: 40,
         }
     }
 }
@@ -690,6 +695,24 @@ pub fn cv_fold_assignment(ds: &Dataset, opts: &ScoreOptions) -> (Vec<u32>, Vec<u
     (groups, folds)
 }
 
+/// The first-stage model for soft guilt by association: a small boosted model on the
+/// structural columns (it is refitted inside every fold on that fold's visible labels).
+fn neighbour_model<'a>(
+    prep: &'a Prepared<'_>,
+    opts: &ScoreOptions,
+    seed: u64,
+) -> Option<NeighbourModel<'a>> {
+    (opts.neighbour_rounds > 0).then(|| NeighbourModel {
+        columns: prep.structural.slices(),
+        params: GbmParams {
+            max_iter: opts.neighbour_rounds,
+            learning_rate: 0.15,
+            seed: seed ^ 0x5eed_f157,
+            ..opts.gbm.clone()
+        },
+    })
+}
+
 fn columns_of<'a>(a: &'a FeatureMatrix, b: &'a FeatureMatrix) -> Vec<&'a [f32]> {
     let mut c = a.slices();
     c.extend(b.slices());
@@ -733,7 +756,15 @@ fn cross_validate(
         }
         let seed = opts.seed.wrapping_add(u64::from(f) + 1);
         let t = Instant::now();
-        let lf = out_of_fold_label_features(&prep.ctx, &known, &train, opts.inner_folds, seed);
+        let first = neighbour_model(prep, opts, seed);
+        let lf = out_of_fold_label_features_with(
+            &prep.ctx,
+            &known,
+            &train,
+            opts.inner_folds,
+            seed,
+            first.as_ref(),
+        );
         let label_secs = t.elapsed().as_secs_f64();
         let cols = columns_of(&prep.structural, &lf);
         let params = GbmParams {
@@ -810,12 +841,14 @@ fn final_fit(prep: &Prepared<'_>, opts: &ScoreOptions) -> Result<FinalFit, Score
         .iter()
         .map(|&v| ds.labels[v as usize] == Label::Fraud)
         .collect();
-    let lf = out_of_fold_label_features(
+    let first = neighbour_model(prep, opts, opts.seed);
+    let lf = out_of_fold_label_features_with(
         &prep.ctx,
         &ds.labels,
         &labelled,
         opts.inner_folds,
         opts.seed,
+        first.as_ref(),
     );
     let cols = columns_of(&prep.structural, &lf);
     let params = GbmParams {
