@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::blur::{box_blur_f32, gaussian_blur_f32};
+use super::segment;
 use super::{OpError, luma_f32};
 
 /// What replaces the backdrop.
@@ -416,21 +417,59 @@ pub fn compute_matte(
         }
     }
     flood(&mut mask, &mut queue, wu, hu, |i| dist[i] > t_lo);
+    let colour_evidence = mask;
 
+    // Edges close what colour cannot see (glass walls, a white sole on white paper); the
+    // backdrop is what the border reaches without crossing either, and enclosed regions are
+    // product unless they are clearly a see-through hole.
+    let planes: [Vec<f32>; 3] =
+        std::array::from_fn(|c| raw.chunks_exact(4).map(|p| f32::from(p[c])).collect());
+    let in_border: Vec<bool> = (0..n)
+        .map(|i| {
+            let (x, y) = (i % wu, i / wu);
+            x < band || x >= wu - band || y < band || y >= hu - band
+        })
+        .collect();
+    let edges = segment::sharp_edges(&planes, wu, hu, &in_border, &colour_evidence, sens);
+    let barrier: Vec<bool> = (0..n)
+        .map(|i| colour_evidence[i] || edges.edges[i])
+        .collect();
+    let backdrop = segment::backdrop_from_border(&barrier, wu, hu, segment::GAP_BRIDGE_RADIUS_PX);
+    let mut mask: Vec<bool> = backdrop.iter().map(|&b| !b).collect();
+    segment::open_see_through_holes(
+        &mut mask,
+        &segment::HoleCues {
+            colour: &colour_evidence,
+            barrier: &barrier,
+            dist: &dist,
+            t_lo,
+            magnitude: &edges.magnitude,
+            noise: edges.noise,
+        },
+        wu,
+        hu,
+    );
     remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
-    close_gaps(&mut mask, wu, hu, CLOSING_RADIUS_PX);
-    fill_holes(&mut mask, &dist_full, wu, hu, t_lo, n);
+    segment::refine_boundary(&planes, &mut mask, &bg, wu, hu);
+    remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
     apply_strokes(&mut mask, strokes, wu, hu);
 
     // Soft alpha at the boundary by solving the mixing equation.
     let (alpha_f, colour) = soften_and_decontaminate(img, &mask, &bg, &dist, wu, hu);
     let mut alpha = alpha_f;
     force_strokes(&mut alpha, strokes, wu, hu);
-    let feathered = if params.feather_px > 0.05 {
+    let mut feathered = if params.feather_px > 0.05 {
         gaussian_blur_f32(&alpha, wu, hu, params.feather_px)
     } else {
         alpha
     };
+    // The feather softens the edge inwards only: spreading coverage onto backdrop pixels would
+    // paint a rim of product colour (or of the old shadow) on the new background.
+    for (a, &m) in feathered.iter_mut().zip(&mask) {
+        if !m {
+            *a = 0.0;
+        }
+    }
     let alpha_img = GrayImage::from_fn(w, h, |x, y| {
         let v = feathered[y as usize * wu + x as usize];
         Luma([(v * 255.0).round().clamp(0.0, 255.0) as u8])
@@ -471,26 +510,6 @@ fn flood(
     }
 }
 
-/// Gaps this wide (px, at the working resolution) in a product outline are bridged before
-/// holes are looked for, so faint glass walls still enclose their body.
-const CLOSING_RADIUS_PX: usize = 2;
-
-/// Morphological closing (dilate then erode) with a square of radius `r`.
-fn close_gaps(mask: &mut [bool], w: usize, h: usize, r: usize) {
-    if r == 0 {
-        return;
-    }
-    let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
-    let dilated: Vec<f32> = box_blur_f32(&m, w, h, r)
-        .into_iter()
-        .map(|v| if v > 1e-4 { 1.0 } else { 0.0 })
-        .collect();
-    let eroded = box_blur_f32(&dilated, w, h, r);
-    for (o, v) in mask.iter_mut().zip(eroded) {
-        *o = v > 1.0 - 1e-4;
-    }
-}
-
 /// Labels 8-connected components of `value` pixels; returns (labels, sizes). Label 0 = other.
 fn components(mask: &[bool], value: bool, w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
     let mut labels = vec![0u32; mask.len()];
@@ -523,48 +542,6 @@ fn remove_small_components(mask: &mut [bool], w: usize, h: usize, min_px: usize)
     for (m, &l) in mask.iter_mut().zip(&labels) {
         if l != 0 && sizes[l as usize] < min_px {
             *m = false;
-        }
-    }
-}
-
-/// Fills enclosed backdrop-coloured regions that are small or tinted (glass); keeps those that
-/// look like clean backdrop, such as the inside of a strap loop.
-fn fill_holes(mask: &mut [bool], dist: &[f32], w: usize, h: usize, t_lo: f32, n: usize) {
-    let (labels, sizes) = components(mask, false, w, h);
-    let mut touches_border = vec![false; sizes.len()];
-    for x in 0..w {
-        touches_border[labels[x] as usize] = true;
-        touches_border[labels[(h - 1) * w + x] as usize] = true;
-    }
-    for y in 0..h {
-        touches_border[labels[y * w] as usize] = true;
-        touches_border[labels[y * w + w - 1] as usize] = true;
-    }
-    let small = (n / 4000).max(9);
-    let mut dists: Vec<Vec<f32>> = vec![Vec::new(); sizes.len()];
-    for (i, &l) in labels.iter().enumerate() {
-        if l != 0 && !touches_border[l as usize] {
-            dists[l as usize].push(dist[i]);
-        }
-    }
-    let fill: Vec<bool> = dists
-        .iter_mut()
-        .enumerate()
-        .map(|(l, d)| {
-            if l == 0 || touches_border[l] || d.is_empty() {
-                return false;
-            }
-            if sizes[l] < small {
-                return true;
-            }
-            let mid = d.len() / 2;
-            d.select_nth_unstable_by(mid, f32::total_cmp);
-            d[mid] > 0.6 * t_lo
-        })
-        .collect();
-    for (m, &l) in mask.iter_mut().zip(&labels) {
-        if l != 0 && fill[l as usize] {
-            *m = true;
         }
     }
 }
