@@ -353,7 +353,7 @@ pub fn compute_matte(
     // t·B (0 < t < 1) is shadow-like: only its hue deviation counts, plus any darkening beyond
     // what a floor shadow plausibly does. Brighter-than-backdrop pixels (a white product on
     // off-white paper) always count in full.
-    let (dist, dist_full): (Vec<f32>, Vec<f32>) = (0..n)
+    let (dist, _dist_full): (Vec<f32>, Vec<f32>) = (0..n)
         .into_par_iter()
         .map(|i| {
             if !alpha_in[i] {
@@ -634,7 +634,8 @@ fn soften_and_decontaminate(
     // Boundary band: pixels within 2 px (Chebyshev) of a mask change.
     let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
     let near = box_blur_f32(&m, w, h, 2);
-    let in_band = |i: usize| near[i] > 0.0 && near[i] < 1.0;
+    // Tolerances: the box blur's running sums leave rounding on 0/1 masks.
+    let in_band = |i: usize| near[i] > 1e-3 && near[i] < 1.0 - 1e-3;
     // Confident product pixels: at least 2 px inside the mask, so the smoothed detection's
     // slightly wide boundary never lends mixed edge colours to the product estimate.
     let inner = box_blur_f32(&m, w, h, 2);

@@ -27,6 +27,11 @@ const SHARPNESS_FRACTION: f32 = 0.6;
 /// Gaps in an outline up to about twice this radius (px) do not let the backdrop flood in.
 pub const GAP_BRIDGE_RADIUS_PX: i32 = 2;
 
+/// Box-blurred 0/1 masks carry running-sum rounding; below this is "none in the window",
+/// above [`FULL`] is "all of it".
+const EMPTY: f32 = 1e-3;
+const FULL: f32 = 1.0 - 1e-3;
+
 /// Thin, sharp edges of an image and the gradient they come from.
 pub struct EdgeMap {
     /// Edge pixels (one pixel wide ridges).
@@ -367,7 +372,7 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
             }
             seen[s] = l;
             ring[l as usize] += 1;
-            if colour_near[i] > 0.0 {
+            if colour_near[i] > EMPTY {
                 ring_colour[l as usize] += 1;
             }
         }
@@ -379,9 +384,9 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
         if l == 0 || sizes[l] < min_px {
             continue;
         }
-        if barrier_near2[i] == 0.0 {
+        if barrier_near2[i] < EMPTY {
             core2[l].push(i);
-        } else if barrier_near1[i] == 0.0 {
+        } else if barrier_near1[i] < EMPTY {
             core1[l].push(i);
         }
     }
@@ -437,11 +442,11 @@ pub fn refine_boundary(
         let near2 = box_blur_f32(&m, w, h, 2);
         let inner: Vec<f32> = near3
             .iter()
-            .map(|&v| if v > 0.9999 { 1.0 } else { 0.0 })
+            .map(|&v| if v > FULL { 1.0 } else { 0.0 })
             .collect();
         let outer: Vec<f32> = near3
             .iter()
-            .map(|&v| if v < 1e-4 { 1.0 } else { 0.0 })
+            .map(|&v| if v < EMPTY { 1.0 } else { 0.0 })
             .collect();
         let wf = gaussian_blur_f32(&inner, w, h, SIGMA_PX);
         let wb = gaussian_blur_f32(&outer, w, h, SIGMA_PX);
@@ -453,7 +458,7 @@ pub fn refine_boundary(
         let b: [Vec<f32>; 3] = std::array::from_fn(|c| conv(&outer, c));
         for i in 0..n {
             // Band: within 2 px (Chebyshev) of a mask change.
-            if near2[i] <= 0.0 || near2[i] >= 1.0 || wf[i] < 0.02 {
+            if near2[i] < EMPTY || near2[i] > FULL || wf[i] < 0.02 {
                 continue;
             }
             let fc: [f32; 3] = std::array::from_fn(|c| f[c][i] / wf[i]);
