@@ -72,7 +72,11 @@ fn run() -> Result<(), String> {
         let met = cutout_eval(&work)?;
         println!();
         for (what, ok) in &met {
-            println!("target {:<52} {}", what, if *ok { "MET" } else { "NOT MET" });
+            println!(
+                "target {:<52} {}",
+                what,
+                if *ok { "MET" } else { "NOT MET" }
+            );
         }
         return Ok(());
     }
@@ -471,7 +475,9 @@ fn cutout_eval(work: &Path) -> Result<Vec<(&'static str, bool)>, String> {
             &out,
         )?;
         save(
-            &work.join("out").join(format!("{}-cutout-grey.png", spec.sku)),
+            &work
+                .join("out")
+                .join(format!("{}-cutout-grey.png", spec.sku)),
             &out_grey,
         )?;
         mask.save(work.join("out").join(format!("{}-mask.png", spec.sku)))
@@ -541,9 +547,8 @@ fn halo_band(truth: &GrayImage) -> Vec<(u32, u32)> {
             if covered(x, y) {
                 continue;
             }
-            let near = (-r..=r).any(|dy| {
-                (-r..=r).any(|dx| dx * dx + dy * dy <= r * r && covered(x + dx, y + dy))
-            });
+            let near = (-r..=r)
+                .any(|dy| (-r..=r).any(|dx| dx * dx + dy * dy <= r * r && covered(x + dx, y + dy)));
             if near {
                 band.push((x as u32, y as u32));
             }

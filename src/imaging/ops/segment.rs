@@ -424,7 +424,8 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
 /// (normalised convolution over pixels ≥ 3 px inside) and B the local backdrop (the same over
 /// pixels ≥ 3 px outside, so a contact shadow's darkness is part of B; the model where there
 /// are none), the pixel is product when the mixing equation gives α ≥ ½. Where F and B are too
-/// close to tell apart (a white product on white) the edge-based decision stands.
+/// close to tell apart (a white product on white) the edge-based decision stands. A pixel
+/// better explained as darkened backdrop (a contact shadow) than as that mix is backdrop.
 pub fn refine_boundary(
     planes: &[Vec<f32>; 3],
     mask: &mut [bool],
@@ -435,6 +436,8 @@ pub fn refine_boundary(
     const PASSES: usize = 2;
     const SIGMA_PX: f32 = 3.0;
     const MIN_CONTRAST_LEVELS: f32 = 20.0;
+    // Deeper darkening than this (share of the backdrop's level) is not read as shadow.
+    const MIN_SHADOW_SCALE: f32 = 0.35;
     let n = w * h;
     for _ in 0..PASSES {
         let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
@@ -472,8 +475,20 @@ pub fn refine_boundary(
             if fb2 <= MIN_CONTRAST_LEVELS * MIN_CONTRAST_LEVELS {
                 continue;
             }
-            let proj: f32 = (0..3).map(|c| fb[c] * (planes[c][i] - bc[c])).sum::<f32>() / fb2;
-            mask[i] = proj >= 0.5;
+            let px: [f32; 3] = std::array::from_fn(|c| planes[c][i]);
+            let alpha =
+                ((0..3).map(|c| fb[c] * (px[c] - bc[c])).sum::<f32>() / fb2).clamp(0.0, 1.0);
+            // A contact shadow can be as dark as the product's base; it is backdrop when a
+            // darkened backdrop (the lighter of the local and the modelled one, scaled by s)
+            // explains the pixel better than the product/backdrop mix does.
+            let resid = |q: [f32; 3]| (0..3).map(|c| (px[c] - q[c]).powi(2)).sum::<f32>();
+            let mix: [f32; 3] = std::array::from_fn(|c| alpha * fc[c] + (1.0 - alpha) * bc[c]);
+            let lit: [f32; 3] = std::array::from_fn(|c| bc[c].max(model[i][c]));
+            let lit2: f32 = lit.iter().map(|v| v * v).sum::<f32>().max(1.0);
+            let s = (0..3).map(|c| px[c] * lit[c]).sum::<f32>() / lit2;
+            let shadow = (MIN_SHADOW_SCALE..1.0).contains(&s)
+                && resid(std::array::from_fn(|c| s * lit[c])) < resid(mix);
+            mask[i] = alpha >= 0.5 && !shadow;
         }
     }
 }
