@@ -12,6 +12,8 @@
 
 use std::collections::VecDeque;
 
+use rayon::prelude::*;
+
 use super::blur::{box_blur_f32, gaussian_blur_f32};
 
 /// Scale (px) at which edges are found.
@@ -112,12 +114,25 @@ pub fn sharp_edges(
     }
     // Non-maximum suppression across the dominant gradient direction (structure tensor).
     let ridge: Vec<bool> = (0..n)
+        .into_par_iter()
         .map(|i| {
             if mag[i] <= 0.0 {
                 return false;
             }
-            let ang = 0.5 * (2.0 * jxy[i]).atan2(jxx[i] - jyy[i]);
-            let (dx, dy) = (ang.cos(), ang.sin());
+            // Dominant eigenvector of [[jxx, jxy], [jxy, jyy]], without trigonometry.
+            let (a, b, c) = (jxx[i], jxy[i], jyy[i]);
+            let lambda = 0.5 * (a + c) + (0.25 * (a - c) * (a - c) + b * b).sqrt();
+            let (vx, vy) = if (lambda - c).abs() >= (lambda - a).abs() {
+                (lambda - c, b)
+            } else {
+                (b, lambda - a)
+            };
+            let len = (vx * vx + vy * vy).sqrt();
+            let (dx, dy) = if len > 0.0 {
+                (vx / len, vy / len)
+            } else {
+                (1.0, 0.0)
+            };
             let (x, y) = ((i % w) as f32, (i / w) as f32);
             mag[i] >= bilinear(&mag, w, h, x + dx, y + dy)
                 && mag[i] >= bilinear(&mag, w, h, x - dx, y - dy)
@@ -434,7 +449,8 @@ pub fn refine_boundary(
     h: usize,
 ) {
     const PASSES: usize = 2;
-    const SIGMA_PX: f32 = 3.0;
+    // Box window (running sums: the preview budget cannot afford Gaussians here).
+    const WINDOW_RADIUS_PX: usize = 4;
     const MIN_CONTRAST_LEVELS: f32 = 20.0;
     // Deeper darkening than this (share of the backdrop's level) is not read as shadow.
     const MIN_SHADOW_SCALE: f32 = 0.35;
@@ -451,11 +467,11 @@ pub fn refine_boundary(
             .iter()
             .map(|&v| if v < EMPTY { 1.0 } else { 0.0 })
             .collect();
-        let wf = gaussian_blur_f32(&inner, w, h, SIGMA_PX);
-        let wb = gaussian_blur_f32(&outer, w, h, SIGMA_PX);
+        let wf = box_blur_f32(&inner, w, h, WINDOW_RADIUS_PX);
+        let wb = box_blur_f32(&outer, w, h, WINDOW_RADIUS_PX);
         let conv = |weights: &[f32], c: usize| {
             let p: Vec<f32> = (0..n).map(|i| planes[c][i] * weights[i]).collect();
-            gaussian_blur_f32(&p, w, h, SIGMA_PX)
+            box_blur_f32(&p, w, h, WINDOW_RADIUS_PX)
         };
         let f: [Vec<f32>; 3] = std::array::from_fn(|c| conv(&inner, c));
         let b: [Vec<f32>; 3] = std::array::from_fn(|c| conv(&outer, c));
