@@ -278,10 +278,7 @@ pub fn backdrop_from_border(barrier: &[bool], w: usize, h: usize, gap_radius: i3
     }
     // Grow back by the disc, but never onto a barrier.
     let mut back = reached.clone();
-    for i in 0..n {
-        if !reached[i] {
-            continue;
-        }
+    for (i, _) in reached.iter().enumerate().filter(|(_, r)| **r) {
         let (x, y) = ((i % w) as i32, (i / w) as i32);
         for &(dx, dy) in &disk {
             let (nx, ny) = (x + dx, y + dy);
