@@ -6,11 +6,15 @@
 //! each pixel's distance from that model, with the thresholds set from the border's own noise;
 //! (3) hysteresis: pixels clearly off the model seed the product, and weaker pixels join when
 //! connected to a seed, which keeps thin straps and faint edges without admitting noise;
-//! (4) enclosed holes are filled when small or visibly tinted (glass) and kept when they look
-//! like backdrop (the inside of a handle loop); (5) user brush strokes are applied; (6) at the
-//! edge, alpha is solved from the mixing equation I = αF + (1−α)B with F from nearby product
-//! pixels, and edge colours are decontaminated (the old backdrop is removed from them) before
-//! compositing over the new background.
+//! (4) sharp edges (see [`super::segment`]) join the colour evidence as barriers, and the
+//! backdrop is what the border reaches without crossing them, so glass bodies and white-on-white
+//! parts outlined by edges stay product; (5) enclosed regions are reopened only when they are
+//! ringed by opaque product, backdrop-hued and smooth (the inside of a handle loop); (6) the
+//! outline is re-decided against local product and backdrop colours, contact shadows going to
+//! the backdrop; (7) user brush strokes are applied; (8) at the edge, alpha is solved from the
+//! mixing equation I = αF + (1−α)B with F from nearby product pixels, edge colours are
+//! decontaminated (the old backdrop is removed from them), and the feather softens inwards only
+//! before compositing over the new background.
 
 use std::collections::VecDeque;
 
