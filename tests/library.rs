@@ -1,6 +1,6 @@
 //! The library's batch API at scale: a 500-image batch reports progress for every file and
 //! stops cleanly when cancelled midway (the flag is set from the progress callback, as the
-//! GUI's Cancel button does through the job's token).
+//! GUI's Cancel button does through the job's token), leaving only whole output files.
 
 mod common;
 
@@ -64,8 +64,26 @@ fn a_500_image_batch_reports_progress_and_cancels_midway() {
         500,
         "every file is reported, done or skipped"
     );
-    let written = std::fs::read_dir(&out.dir).expect("out").count();
-    assert_eq!(written, report.succeeded, "no partial files");
+    let written: Vec<std::path::PathBuf> = std::fs::read_dir(&out.dir)
+        .expect("out")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    assert_eq!(
+        written.len(),
+        report.succeeded,
+        "no partial or temporary files"
+    );
+    // Every file that is there is a whole image: a render cancelled midway leaves nothing.
+    for path in &written {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        assert!(
+            name.as_deref()
+                .is_some_and(|n| !n.starts_with('.') && n.ends_with(".png")),
+            "unexpected file {path:?}"
+        );
+        let img = image::open(path).unwrap_or_else(|e| panic!("{path:?} does not decode: {e}"));
+        assert_eq!((img.width(), img.height()), (24, 20), "{path:?}");
+    }
     assert!(
         report.headline().contains("cancelled (3"),
         "{}",

@@ -279,7 +279,9 @@ fn run(
 
 /// Longest side at which a preview computes the product matte; the matte is then resampled to
 /// the preview size, keeping background presets inside the interactive budget.
-pub const PREVIEW_MATTE_SIDE_PX: u32 = 512;
+/// 384 px since the edge-based cut-out (edges, flood, boundary re-decision) costs about twice the
+/// old colour-only matte per pixel.
+pub const PREVIEW_MATTE_SIDE_PX: u32 = 384;
 
 /// The matte for a preview: computed at most [`PREVIEW_MATTE_SIDE_PX`] on a side and resampled.
 /// Decontaminated colours are taken from the small matte only at partly covered edge pixels.

@@ -6,11 +6,15 @@
 //! each pixel's distance from that model, with the thresholds set from the border's own noise;
 //! (3) hysteresis: pixels clearly off the model seed the product, and weaker pixels join when
 //! connected to a seed, which keeps thin straps and faint edges without admitting noise;
-//! (4) enclosed holes are filled when small or visibly tinted (glass) and kept when they look
-//! like backdrop (the inside of a handle loop); (5) user brush strokes are applied; (6) at the
-//! edge, alpha is solved from the mixing equation I = αF + (1−α)B with F from nearby product
-//! pixels, and edge colours are decontaminated (the old backdrop is removed from them) before
-//! compositing over the new background.
+//! (4) sharp edges (see [`super::segment`]) join the colour evidence as barriers, and the
+//! backdrop is what the border reaches without crossing them, so glass bodies and white-on-white
+//! parts outlined by edges stay product; (5) enclosed regions are reopened only when they are
+//! ringed by opaque product, backdrop-hued and smooth (the inside of a handle loop); (6) the
+//! outline is re-decided against local product and backdrop colours, contact shadows going to
+//! the backdrop; (7) user brush strokes are applied; (8) at the edge, alpha is solved from the
+//! mixing equation I = αF + (1−α)B with F from nearby product pixels, edge colours are
+//! decontaminated (the old backdrop is removed from them), and the feather softens inwards only
+//! before compositing over the new background.
 
 use std::collections::VecDeque;
 
@@ -19,6 +23,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::blur::{box_blur_f32, gaussian_blur_f32};
+use super::segment;
 use super::{OpError, luma_f32};
 
 /// What replaces the backdrop.
@@ -352,7 +357,7 @@ pub fn compute_matte(
     // t·B (0 < t < 1) is shadow-like: only its hue deviation counts, plus any darkening beyond
     // what a floor shadow plausibly does. Brighter-than-backdrop pixels (a white product on
     // off-white paper) always count in full.
-    let (dist, dist_full): (Vec<f32>, Vec<f32>) = (0..n)
+    let (dist, _dist_full): (Vec<f32>, Vec<f32>) = (0..n)
         .into_par_iter()
         .map(|i| {
             if !alpha_in[i] {
@@ -416,21 +421,59 @@ pub fn compute_matte(
         }
     }
     flood(&mut mask, &mut queue, wu, hu, |i| dist[i] > t_lo);
+    let colour_evidence = mask;
 
+    // Edges close what colour cannot see (glass walls, a white sole on white paper); the
+    // backdrop is what the border reaches without crossing either, and enclosed regions are
+    // product unless they are clearly a see-through hole.
+    let planes: [Vec<f32>; 3] =
+        std::array::from_fn(|c| raw.chunks_exact(4).map(|p| f32::from(p[c])).collect());
+    let in_border: Vec<bool> = (0..n)
+        .map(|i| {
+            let (x, y) = (i % wu, i / wu);
+            x < band || x >= wu - band || y < band || y >= hu - band
+        })
+        .collect();
+    let edges = segment::sharp_edges(&planes, wu, hu, &in_border, &colour_evidence, sens);
+    let barrier: Vec<bool> = (0..n)
+        .map(|i| colour_evidence[i] || edges.edges[i])
+        .collect();
+    let backdrop = segment::backdrop_from_border(&barrier, wu, hu, segment::GAP_BRIDGE_RADIUS_PX);
+    let mut mask: Vec<bool> = backdrop.iter().map(|&b| !b).collect();
+    segment::open_see_through_holes(
+        &mut mask,
+        &segment::HoleCues {
+            colour: &colour_evidence,
+            barrier: &barrier,
+            dist: &dist,
+            t_lo,
+            magnitude: &edges.magnitude,
+            noise: edges.noise,
+        },
+        wu,
+        hu,
+    );
     remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
-    close_gaps(&mut mask, wu, hu, CLOSING_RADIUS_PX);
-    fill_holes(&mut mask, &dist_full, wu, hu, t_lo, n);
+    segment::refine_boundary(&planes, &mut mask, &bg, wu, hu);
+    remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
     apply_strokes(&mut mask, strokes, wu, hu);
 
     // Soft alpha at the boundary by solving the mixing equation.
     let (alpha_f, colour) = soften_and_decontaminate(img, &mask, &bg, &dist, wu, hu);
     let mut alpha = alpha_f;
     force_strokes(&mut alpha, strokes, wu, hu);
-    let feathered = if params.feather_px > 0.05 {
+    let mut feathered = if params.feather_px > 0.05 {
         gaussian_blur_f32(&alpha, wu, hu, params.feather_px)
     } else {
         alpha
     };
+    // The feather softens the edge inwards only: spreading coverage onto backdrop pixels would
+    // paint a rim of product colour (or of the old shadow) on the new background.
+    for (a, &m) in feathered.iter_mut().zip(&mask) {
+        if !m {
+            *a = 0.0;
+        }
+    }
     let alpha_img = GrayImage::from_fn(w, h, |x, y| {
         let v = feathered[y as usize * wu + x as usize];
         Luma([(v * 255.0).round().clamp(0.0, 255.0) as u8])
@@ -471,26 +514,6 @@ fn flood(
     }
 }
 
-/// Gaps this wide (px, at the working resolution) in a product outline are bridged before
-/// holes are looked for, so faint glass walls still enclose their body.
-const CLOSING_RADIUS_PX: usize = 2;
-
-/// Morphological closing (dilate then erode) with a square of radius `r`.
-fn close_gaps(mask: &mut [bool], w: usize, h: usize, r: usize) {
-    if r == 0 {
-        return;
-    }
-    let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
-    let dilated: Vec<f32> = box_blur_f32(&m, w, h, r)
-        .into_iter()
-        .map(|v| if v > 1e-4 { 1.0 } else { 0.0 })
-        .collect();
-    let eroded = box_blur_f32(&dilated, w, h, r);
-    for (o, v) in mask.iter_mut().zip(eroded) {
-        *o = v > 1.0 - 1e-4;
-    }
-}
-
 /// Labels 8-connected components of `value` pixels; returns (labels, sizes). Label 0 = other.
 fn components(mask: &[bool], value: bool, w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
     let mut labels = vec![0u32; mask.len()];
@@ -523,48 +546,6 @@ fn remove_small_components(mask: &mut [bool], w: usize, h: usize, min_px: usize)
     for (m, &l) in mask.iter_mut().zip(&labels) {
         if l != 0 && sizes[l as usize] < min_px {
             *m = false;
-        }
-    }
-}
-
-/// Fills enclosed backdrop-coloured regions that are small or tinted (glass); keeps those that
-/// look like clean backdrop, such as the inside of a strap loop.
-fn fill_holes(mask: &mut [bool], dist: &[f32], w: usize, h: usize, t_lo: f32, n: usize) {
-    let (labels, sizes) = components(mask, false, w, h);
-    let mut touches_border = vec![false; sizes.len()];
-    for x in 0..w {
-        touches_border[labels[x] as usize] = true;
-        touches_border[labels[(h - 1) * w + x] as usize] = true;
-    }
-    for y in 0..h {
-        touches_border[labels[y * w] as usize] = true;
-        touches_border[labels[y * w + w - 1] as usize] = true;
-    }
-    let small = (n / 4000).max(9);
-    let mut dists: Vec<Vec<f32>> = vec![Vec::new(); sizes.len()];
-    for (i, &l) in labels.iter().enumerate() {
-        if l != 0 && !touches_border[l as usize] {
-            dists[l as usize].push(dist[i]);
-        }
-    }
-    let fill: Vec<bool> = dists
-        .iter_mut()
-        .enumerate()
-        .map(|(l, d)| {
-            if l == 0 || touches_border[l] || d.is_empty() {
-                return false;
-            }
-            if sizes[l] < small {
-                return true;
-            }
-            let mid = d.len() / 2;
-            d.select_nth_unstable_by(mid, f32::total_cmp);
-            d[mid] > 0.6 * t_lo
-        })
-        .collect();
-    for (m, &l) in mask.iter_mut().zip(&labels) {
-        if l != 0 && fill[l as usize] {
-            *m = true;
         }
     }
 }
@@ -657,7 +638,8 @@ fn soften_and_decontaminate(
     // Boundary band: pixels within 2 px (Chebyshev) of a mask change.
     let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
     let near = box_blur_f32(&m, w, h, 2);
-    let in_band = |i: usize| near[i] > 0.0 && near[i] < 1.0;
+    // Tolerances: the box blur's running sums leave rounding on 0/1 masks.
+    let in_band = |i: usize| near[i] > 1e-3 && near[i] < 1.0 - 1e-3;
     // Confident product pixels: at least 2 px inside the mask, so the smoothed detection's
     // slightly wide boundary never lends mixed edge colours to the product estimate.
     let inner = box_blur_f32(&m, w, h, 2);
@@ -891,14 +873,16 @@ mod tests {
 
     #[test]
     fn edge_pixels_are_decontaminated() {
-        // A half-covered edge column: 50 % dark product over off-white.
+        // A partly covered edge column: 60 % dark product over off-white. (Pixels covered less
+        // than half go to the backdrop since the boundary re-decision, so the edge never
+        // spreads outwards; exactly 50 % would sit on that threshold.)
         let img = RgbaImage::from_fn(80, 60, |x, y| {
             let inside = (20..60).contains(&x) && (20..40).contains(&y);
             let edge = x == 60 && (20..40).contains(&y);
             if inside {
                 Rgba([40, 40, 120, 255])
             } else if edge {
-                Rgba([140, 138, 180, 255])
+                Rgba([120, 118, 168, 255])
             } else {
                 Rgba([240, 236, 240, 255])
             }

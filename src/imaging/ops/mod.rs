@@ -9,6 +9,7 @@ pub mod denoise;
 pub mod frame;
 pub mod levels;
 pub mod resize;
+pub mod segment;
 pub mod sharpen;
 pub mod white_balance;
 

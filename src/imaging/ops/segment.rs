@@ -1,0 +1,507 @@
+//! Product segmentation for background cleanup, the part that works from edges rather than
+//! colour: sharp edges (thin ridges of the colour gradient that are crisper than a shadow's
+//! soft ramp), the backdrop flooded in from the border through everything that is neither
+//! colour-different nor an edge, enclosed regions sorted into see-through holes (the inside of
+//! a handle) and product (glass, a white sole on white paper), and the final boundary decided
+//! pixel by pixel against the local product and backdrop colours.
+//!
+//! Why edges: a clear glass body or a white sole on off-white paper differs from the backdrop
+//! by less than the noise in colour, but its outline is a clean, sharp edge. Soft floor shadows
+//! also have gradients, but spread over several pixels; comparing the gradient at two scales
+//! tells the two apart without knowing the contrast.
+
+use std::collections::VecDeque;
+
+use rayon::prelude::*;
+
+use super::blur::{box_blur_f32, gaussian_blur_f32};
+
+/// Scale (px) at which edges are found.
+const EDGE_SIGMA_PX: f32 = 1.0;
+/// Coarser scale (px) used to judge how sharp an edge is.
+const COARSE_SIGMA_PX: f32 = 2.5;
+/// Edge hysteresis thresholds, as multiples of the border's gradient noise (99th percentile).
+const EDGE_LOW_X_NOISE: f32 = 2.0;
+const EDGE_HIGH_X_NOISE: f32 = 4.0;
+/// Where between "no sharper than a ramp" (ratio 1) and the image's typical product edge an
+/// edge must lie to count; measured on the fixtures, product edges ≈ 2.0, shadow edges ≈ 1.35.
+const SHARPNESS_FRACTION: f32 = 0.6;
+/// Gaps in an outline up to about twice this radius (px) do not let the backdrop flood in.
+pub const GAP_BRIDGE_RADIUS_PX: i32 = 2;
+
+/// Box-blurred 0/1 masks carry running-sum rounding; below this is "none in the window",
+/// above [`FULL`] is "all of it".
+const EMPTY: f32 = 1e-3;
+const FULL: f32 = 1.0 - 1e-3;
+
+/// Thin, sharp edges of an image and the gradient they come from.
+pub struct EdgeMap {
+    /// Edge pixels (one pixel wide ridges).
+    pub edges: Vec<bool>,
+    /// Colour gradient magnitude at [`EDGE_SIGMA_PX`], levels per pixel.
+    pub magnitude: Vec<f32>,
+    /// Gradient noise on the border (99th percentile), levels per pixel.
+    pub noise: f32,
+}
+
+/// Per-channel Gaussian derivatives (central differences of the blurred plane).
+fn derivatives(plane: &[f32], w: usize, h: usize, sigma: f32) -> (Vec<f32>, Vec<f32>) {
+    let b = gaussian_blur_f32(plane, w, h, sigma);
+    let mut gx = vec![0f32; w * h];
+    let mut gy = vec![0f32; w * h];
+    for y in 0..h {
+        let (ym, yp) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        for x in 0..w {
+            let (xm, xp) = (x.saturating_sub(1), (x + 1).min(w - 1));
+            let i = y * w + x;
+            gx[i] = 0.5 * (b[y * w + xp] - b[y * w + xm]);
+            gy[i] = 0.5 * (b[yp * w + x] - b[ym * w + x]);
+        }
+    }
+    (gx, gy)
+}
+
+fn bilinear(v: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
+    let x = x.clamp(0.0, (w - 1) as f32);
+    let y = y.clamp(0.0, (h - 1) as f32);
+    let (x0, y0) = (x.floor() as usize, y.floor() as usize);
+    let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let top = v[y0 * w + x0] * (1.0 - fx) + v[y0 * w + x1] * fx;
+    let bottom = v[y1 * w + x0] * (1.0 - fx) + v[y1 * w + x1] * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+fn percentile(mut v: Vec<f32>, p: f32) -> Option<f32> {
+    if v.is_empty() {
+        return None;
+    }
+    let k = (((v.len() - 1) as f32) * p).round() as usize;
+    v.select_nth_unstable_by(k, f32::total_cmp);
+    Some(v[k])
+}
+
+/// Finds sharp edges. `border` marks the pixels that measure the gradient noise (the image
+/// border band); `colour` is the colour-evidence mask, whose outline sets the image's own
+/// "product edge" sharpness; `sensitivity` scales the thresholds like the colour ones.
+pub fn sharp_edges(
+    planes: &[Vec<f32>; 3],
+    w: usize,
+    h: usize,
+    border: &[bool],
+    colour: &[bool],
+    sensitivity: f32,
+) -> EdgeMap {
+    let n = w * h;
+    let mut mag = vec![0f32; n];
+    let (mut jxx, mut jyy, mut jxy) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+    let mut coarse = vec![0f32; n];
+    for plane in planes {
+        let (gx, gy) = derivatives(plane, w, h, EDGE_SIGMA_PX);
+        for i in 0..n {
+            jxx[i] += gx[i] * gx[i];
+            jyy[i] += gy[i] * gy[i];
+            jxy[i] += gx[i] * gy[i];
+        }
+        let (cx, cy) = derivatives(plane, w, h, COARSE_SIGMA_PX);
+        for i in 0..n {
+            coarse[i] += cx[i] * cx[i] + cy[i] * cy[i];
+        }
+    }
+    for i in 0..n {
+        mag[i] = (jxx[i] + jyy[i]).sqrt();
+        coarse[i] = coarse[i].sqrt();
+    }
+    // Non-maximum suppression across the dominant gradient direction (structure tensor).
+    let ridge: Vec<bool> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if mag[i] <= 0.0 {
+                return false;
+            }
+            // Dominant eigenvector of [[jxx, jxy], [jxy, jyy]], without trigonometry.
+            let (a, b, c) = (jxx[i], jxy[i], jyy[i]);
+            let lambda = 0.5 * (a + c) + (0.25 * (a - c) * (a - c) + b * b).sqrt();
+            let (vx, vy) = if (lambda - c).abs() >= (lambda - a).abs() {
+                (lambda - c, b)
+            } else {
+                (b, lambda - a)
+            };
+            let len = (vx * vx + vy * vy).sqrt();
+            let (dx, dy) = if len > 0.0 {
+                (vx / len, vy / len)
+            } else {
+                (1.0, 0.0)
+            };
+            let (x, y) = ((i % w) as f32, (i / w) as f32);
+            mag[i] >= bilinear(&mag, w, h, x + dx, y + dy)
+                && mag[i] >= bilinear(&mag, w, h, x - dx, y - dy)
+        })
+        .collect();
+    let border_mag: Vec<f32> = (0..n).filter(|&i| border[i]).map(|i| mag[i]).collect();
+    // A floor keeps noiseless synthetic images from turning rounding steps into edges.
+    let noise = percentile(border_mag, 0.99).unwrap_or(0.0).max(0.5);
+    let sens = sensitivity.clamp(0.1, 10.0);
+    let (lo, hi) = (
+        EDGE_LOW_X_NOISE * noise / sens,
+        EDGE_HIGH_X_NOISE * noise / sens,
+    );
+    let ratio = |i: usize| mag[i] / coarse[i].max(1e-3);
+
+    // The image's own product-edge sharpness: strong ridges on the outline of the colour mask.
+    let on_colour_outline = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        let mut any_in = false;
+        let mut any_out = false;
+        for ny in y.saturating_sub(1)..(y + 2).min(h) {
+            for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                if colour[ny * w + nx] {
+                    any_in = true;
+                } else {
+                    any_out = true;
+                }
+            }
+        }
+        any_in && any_out
+    };
+    let reference: Vec<f32> = (0..n)
+        .filter(|&i| ridge[i] && mag[i] > hi && on_colour_outline(i))
+        .map(ratio)
+        .collect();
+    let reference_sharpness = if reference.len() > 20 {
+        percentile(reference, 0.5).unwrap_or(2.0).clamp(1.2, 4.0)
+    } else {
+        2.0
+    };
+    let min_sharpness = 1.0 + SHARPNESS_FRACTION * (reference_sharpness - 1.0);
+    let candidate: Vec<f32> = (0..n)
+        .map(|i| {
+            if ridge[i] && ratio(i) >= min_sharpness {
+                mag[i]
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let mut edges = vec![false; n];
+    let mut queue = VecDeque::new();
+    for (i, &c) in candidate.iter().enumerate() {
+        if c > hi {
+            edges[i] = true;
+            queue.push_back(i);
+        }
+    }
+    while let Some(i) = queue.pop_front() {
+        let (x, y) = (i % w, i / w);
+        for ny in y.saturating_sub(1)..(y + 2).min(h) {
+            for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                let j = ny * w + nx;
+                if !edges[j] && candidate[j] > lo {
+                    edges[j] = true;
+                    queue.push_back(j);
+                }
+            }
+        }
+    }
+    EdgeMap {
+        edges,
+        magnitude: mag,
+        noise,
+    }
+}
+
+fn disk_offsets(r: i32) -> Vec<(i32, i32)> {
+    let mut v = Vec::new();
+    for dy in -r..=r {
+        for dx in -r..=r {
+            if dx * dx + dy * dy <= r * r {
+                v.push((dx, dy));
+            }
+        }
+    }
+    v
+}
+
+/// The backdrop: everything reachable from the image border without crossing a `barrier`
+/// pixel or squeezing through a gap narrower than about 2·`gap_radius` + 1 px (the free space
+/// is opened by a disc, flooded 4-connected from the border, and grown back by the disc).
+pub fn backdrop_from_border(barrier: &[bool], w: usize, h: usize, gap_radius: i32) -> Vec<bool> {
+    let n = w * h;
+    let disk = disk_offsets(gap_radius.max(0));
+    let at = |x: i32, y: i32| x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h;
+    // Outside the image counts as free, so the flood can start at a border pixel next to it.
+    let roomy: Vec<bool> = (0..n)
+        .map(|i| {
+            let (x, y) = ((i % w) as i32, (i / w) as i32);
+            disk.iter().all(|&(dx, dy)| {
+                let (nx, ny) = (x + dx, y + dy);
+                !at(nx, ny) || !barrier[ny as usize * w + nx as usize]
+            })
+        })
+        .collect();
+    let mut reached = vec![false; n];
+    let mut queue = VecDeque::new();
+    let mut seed = |i: usize, reached: &mut Vec<bool>| {
+        if roomy[i] && !reached[i] {
+            reached[i] = true;
+            queue.push_back(i);
+        }
+    };
+    for x in 0..w {
+        seed(x, &mut reached);
+        seed((h - 1) * w + x, &mut reached);
+    }
+    for y in 0..h {
+        seed(y * w, &mut reached);
+        seed(y * w + w - 1, &mut reached);
+    }
+    while let Some(i) = queue.pop_front() {
+        let (x, y) = (i % w, i / w);
+        let mut push = |j: usize| {
+            if roomy[j] && !reached[j] {
+                reached[j] = true;
+                queue.push_back(j);
+            }
+        };
+        if x > 0 {
+            push(i - 1);
+        }
+        if x + 1 < w {
+            push(i + 1);
+        }
+        if y > 0 {
+            push(i - w);
+        }
+        if y + 1 < h {
+            push(i + w);
+        }
+    }
+    // Grow back by the disc, but never onto a barrier.
+    let mut back = reached.clone();
+    for (i, _) in reached.iter().enumerate().filter(|(_, r)| **r) {
+        let (x, y) = ((i % w) as i32, (i / w) as i32);
+        for &(dx, dy) in &disk {
+            let (nx, ny) = (x + dx, y + dy);
+            if at(nx, ny) {
+                let j = ny as usize * w + nx as usize;
+                if !barrier[j] {
+                    back[j] = true;
+                }
+            }
+        }
+    }
+    back
+}
+
+/// Labels 4-connected components of `true` pixels; returns (labels, sizes), label 0 = none.
+fn components4(mask: &[bool], w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
+    let mut labels = vec![0u32; mask.len()];
+    let mut sizes = vec![0usize];
+    let mut stack = Vec::new();
+    for start in 0..mask.len() {
+        if !mask[start] || labels[start] != 0 {
+            continue;
+        }
+        let label = sizes.len() as u32;
+        let mut size = 0usize;
+        labels[start] = label;
+        stack.push(start);
+        while let Some(i) = stack.pop() {
+            size += 1;
+            let (x, y) = (i % w, i / w);
+            let nb = [
+                (x > 0).then(|| i - 1),
+                (x + 1 < w).then(|| i + 1),
+                (y > 0).then(|| i - w),
+                (y + 1 < h).then(|| i + w),
+            ];
+            for j in nb.into_iter().flatten() {
+                if mask[j] && labels[j] == 0 {
+                    labels[j] = label;
+                    stack.push(j);
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    (labels, sizes)
+}
+
+/// What decides whether an enclosed region is a see-through hole.
+pub struct HoleCues<'a> {
+    /// Colour evidence (opaque product).
+    pub colour: &'a [bool],
+    /// Colour evidence or edge.
+    pub barrier: &'a [bool],
+    /// Shadow-tolerant distance from the backdrop model, levels.
+    pub dist: &'a [f32],
+    /// Low colour threshold, levels.
+    pub t_lo: f32,
+    /// Gradient magnitude and its border noise.
+    pub magnitude: &'a [f32],
+    /// Gradient noise, levels per pixel.
+    pub noise: f32,
+}
+
+/// A region enclosed by the product is a see-through hole (the inside of a handle or strap
+/// loop) when it is ringed by opaque product (colour evidence within 2 px of at least 3/4 of
+/// its outline), looks like the backdrop (hue within half the low threshold; darkening from
+/// the product's shadow allowed) and is as smooth as the backdrop (90th-percentile gradient
+/// below 1.4× the border's noise). Anything else enclosed — the body of a glass bottle ringed
+/// by its own rims, a white sole outlined by shading — is product.
+pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, h: usize) {
+    let n = w * h;
+    let free_inside: Vec<bool> = (0..n).map(|i| mask[i] && !cues.barrier[i]).collect();
+    let (labels, sizes) = components4(&free_inside, w, h);
+    let min_px = (n / 4000).max(9);
+    let near = |v: &[bool], r: usize| -> Vec<f32> {
+        let f: Vec<f32> = v.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
+        box_blur_f32(&f, w, h, r)
+    };
+    let colour_near = near(cues.colour, 2);
+    let barrier_near2 = near(cues.barrier, 2);
+    let barrier_near1 = near(cues.barrier, 1);
+    let k = sizes.len();
+    let mut ring = vec![0usize; k];
+    let mut ring_colour = vec![0usize; k];
+    for i in 0..n {
+        if labels[i] != 0 {
+            continue;
+        }
+        let (x, y) = (i % w, i / w);
+        let mut seen = [0u32; 4];
+        let nb = [
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+        ];
+        for (s, j) in nb.into_iter().enumerate() {
+            let Some(j) = j else { continue };
+            let l = labels[j];
+            if l == 0 || seen[..s].contains(&l) {
+                continue;
+            }
+            seen[s] = l;
+            ring[l as usize] += 1;
+            if colour_near[i] > EMPTY {
+                ring_colour[l as usize] += 1;
+            }
+        }
+    }
+    let mut core2: Vec<Vec<usize>> = vec![Vec::new(); k];
+    let mut core1: Vec<Vec<usize>> = vec![Vec::new(); k];
+    for i in 0..n {
+        let l = labels[i] as usize;
+        if l == 0 || sizes[l] < min_px {
+            continue;
+        }
+        if barrier_near2[i] < EMPTY {
+            core2[l].push(i);
+        } else if barrier_near1[i] < EMPTY {
+            core1[l].push(i);
+        }
+    }
+    let open: Vec<bool> = (0..k)
+        .map(|l| {
+            if l == 0 || sizes[l] < min_px || ring[l] == 0 {
+                return false;
+            }
+            if (ring_colour[l] as f32) < 0.75 * ring[l] as f32 {
+                return false;
+            }
+            let core = if core2[l].len() >= 5 {
+                &core2[l]
+            } else {
+                &core1[l]
+            };
+            if core.len() < 5 {
+                return false;
+            }
+            let hue = percentile(core.iter().map(|&i| cues.dist[i]).collect(), 0.5)
+                .unwrap_or(f32::INFINITY);
+            let tex = percentile(core.iter().map(|&i| cues.magnitude[i]).collect(), 0.9)
+                .unwrap_or(f32::INFINITY);
+            hue < 0.5 * cues.t_lo && tex < 1.4 * cues.noise
+        })
+        .collect();
+    for i in 0..n {
+        if open[labels[i] as usize] && labels[i] != 0 {
+            mask[i] = false;
+        }
+    }
+}
+
+/// Re-decides every pixel within 2 px of the mask's outline: with F the local product colour
+/// (normalised convolution over pixels ≥ 3 px inside) and B the local backdrop (the same over
+/// pixels ≥ 3 px outside, so a contact shadow's darkness is part of B; the model where there
+/// are none), the pixel is product when the mixing equation gives α ≥ ½. Where F and B are too
+/// close to tell apart (a white product on white) the edge-based decision stands. A pixel
+/// better explained as darkened backdrop (a contact shadow) than as that mix is backdrop.
+pub fn refine_boundary(
+    planes: &[Vec<f32>; 3],
+    mask: &mut [bool],
+    model: &[[f32; 3]],
+    w: usize,
+    h: usize,
+) {
+    const PASSES: usize = 2;
+    // Box window (running sums: the preview budget cannot afford Gaussians here).
+    const WINDOW_RADIUS_PX: usize = 4;
+    const MIN_CONTRAST_LEVELS: f32 = 20.0;
+    // Deeper darkening than this (share of the backdrop's level) is not read as shadow.
+    const MIN_SHADOW_SCALE: f32 = 0.35;
+    let n = w * h;
+    for _ in 0..PASSES {
+        let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
+        let near3 = box_blur_f32(&m, w, h, 3);
+        let near2 = box_blur_f32(&m, w, h, 2);
+        let inner: Vec<f32> = near3
+            .iter()
+            .map(|&v| if v > FULL { 1.0 } else { 0.0 })
+            .collect();
+        let outer: Vec<f32> = near3
+            .iter()
+            .map(|&v| if v < EMPTY { 1.0 } else { 0.0 })
+            .collect();
+        let wf = box_blur_f32(&inner, w, h, WINDOW_RADIUS_PX);
+        let wb = box_blur_f32(&outer, w, h, WINDOW_RADIUS_PX);
+        let conv = |weights: &[f32], c: usize| {
+            let p: Vec<f32> = (0..n).map(|i| planes[c][i] * weights[i]).collect();
+            box_blur_f32(&p, w, h, WINDOW_RADIUS_PX)
+        };
+        let f: [Vec<f32>; 3] = std::array::from_fn(|c| conv(&inner, c));
+        let b: [Vec<f32>; 3] = std::array::from_fn(|c| conv(&outer, c));
+        for i in 0..n {
+            // Band: within 2 px (Chebyshev) of a mask change.
+            if near2[i] < EMPTY || near2[i] > FULL || wf[i] < 0.02 {
+                continue;
+            }
+            let fc: [f32; 3] = std::array::from_fn(|c| f[c][i] / wf[i]);
+            let bc: [f32; 3] = if wb[i] >= 0.02 {
+                std::array::from_fn(|c| b[c][i] / wb[i])
+            } else {
+                model[i]
+            };
+            let fb: [f32; 3] = std::array::from_fn(|c| fc[c] - bc[c]);
+            let fb2: f32 = fb.iter().map(|v| v * v).sum();
+            if fb2 <= MIN_CONTRAST_LEVELS * MIN_CONTRAST_LEVELS {
+                continue;
+            }
+            let px: [f32; 3] = std::array::from_fn(|c| planes[c][i]);
+            let alpha =
+                ((0..3).map(|c| fb[c] * (px[c] - bc[c])).sum::<f32>() / fb2).clamp(0.0, 1.0);
+            // A contact shadow can be as dark as the product's base; it is backdrop when a
+            // darkened backdrop (the lighter of the local and the modelled one, scaled by s)
+            // explains the pixel better than the product/backdrop mix does.
+            let resid = |q: [f32; 3]| (0..3).map(|c| (px[c] - q[c]).powi(2)).sum::<f32>();
+            let mix: [f32; 3] = std::array::from_fn(|c| alpha * fc[c] + (1.0 - alpha) * bc[c]);
+            let lit: [f32; 3] = std::array::from_fn(|c| bc[c].max(model[i][c]));
+            let lit2: f32 = lit.iter().map(|v| v * v).sum::<f32>().max(1.0);
+            let s = (0..3).map(|c| px[c] * lit[c]).sum::<f32>() / lit2;
+            let shadow = (MIN_SHADOW_SCALE..1.0).contains(&s)
+                && resid(std::array::from_fn(|c| s * lit[c])) < resid(mix);
+            mask[i] = alpha >= 0.5 && !shadow;
+        }
+    }
+}
