@@ -514,35 +514,8 @@ fn flood(
     }
 }
 
-/// Labels 8-connected components of `value` pixels; returns (labels, sizes). Label 0 = other.
-fn components(mask: &[bool], value: bool, w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
-    let mut labels = vec![0u32; mask.len()];
-    let mut sizes = vec![0usize];
-    let mut stack = Vec::new();
-    for start in 0..mask.len() {
-        if mask[start] != value || labels[start] != 0 {
-            continue;
-        }
-        let label = sizes.len() as u32;
-        let mut size = 0usize;
-        labels[start] = label;
-        stack.push(start);
-        while let Some(i) = stack.pop() {
-            size += 1;
-            for j in neighbours8(i, w, h) {
-                if mask[j] == value && labels[j] == 0 {
-                    labels[j] = label;
-                    stack.push(j);
-                }
-            }
-        }
-        sizes.push(size);
-    }
-    (labels, sizes)
-}
-
 fn remove_small_components(mask: &mut [bool], w: usize, h: usize, min_px: usize) {
-    let (labels, sizes) = components(mask, true, w, h);
+    let (labels, sizes) = segment::components(mask, w, h, segment::Connectivity::Eight);
     for (m, &l) in mask.iter_mut().zip(&labels) {
         if l != 0 && sizes[l as usize] < min_px {
             *m = false;

@@ -293,8 +293,22 @@ pub fn backdrop_from_border(barrier: &[bool], w: usize, h: usize, gap_radius: i3
     back
 }
 
-/// Labels 4-connected components of `true` pixels; returns (labels, sizes), label 0 = none.
-fn components4(mask: &[bool], w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
+/// Which neighbours join a pixel to a component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Connectivity {
+    /// Left, right, up, down.
+    Four,
+    /// The four plus the diagonals.
+    Eight,
+}
+
+/// Labels the connected components of `true` pixels; returns (labels, sizes), label 0 = none.
+pub(super) fn components(
+    mask: &[bool],
+    w: usize,
+    h: usize,
+    connectivity: Connectivity,
+) -> (Vec<u32>, Vec<usize>) {
     let mut labels = vec![0u32; mask.len()];
     let mut sizes = vec![0usize];
     let mut stack = Vec::new();
@@ -309,11 +323,17 @@ fn components4(mask: &[bool], w: usize, h: usize) -> (Vec<u32>, Vec<usize>) {
         while let Some(i) = stack.pop() {
             size += 1;
             let (x, y) = (i % w, i / w);
+            let (left, right, up, down) = (x > 0, x + 1 < w, y > 0, y + 1 < h);
+            let diagonal = connectivity == Connectivity::Eight;
             let nb = [
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
+                left.then(|| i - 1),
+                right.then(|| i + 1),
+                up.then(|| i - w),
+                down.then(|| i + w),
+                (diagonal && left && up).then(|| i - w - 1),
+                (diagonal && right && up).then(|| i - w + 1),
+                (diagonal && left && down).then(|| i + w - 1),
+                (diagonal && right && down).then(|| i + w + 1),
             ];
             for j in nb.into_iter().flatten() {
                 if mask[j] && labels[j] == 0 {
@@ -352,7 +372,7 @@ pub struct HoleCues<'a> {
 pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, h: usize) {
     let n = w * h;
     let free_inside: Vec<bool> = (0..n).map(|i| mask[i] && !cues.barrier[i]).collect();
-    let (labels, sizes) = components4(&free_inside, w, h);
+    let (labels, sizes) = components(&free_inside, w, h, Connectivity::Four);
     let min_px = (n / 4000).max(9);
     let near = |v: &[bool], r: usize| -> Vec<f32> {
         let f: Vec<f32> = v.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
