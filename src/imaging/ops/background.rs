@@ -447,7 +447,7 @@ pub fn compute_matte(
             barrier: &barrier,
             dist: &dist,
             t_lo,
-            magnitude: &edges.magnitude,
+            planes: &planes,
             noise: edges.noise,
         },
         wu,

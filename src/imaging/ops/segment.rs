@@ -32,6 +32,10 @@ pub const GAP_BRIDGE_RADIUS_PX: i32 = 2;
 /// Box-blurred 0/1 masks carry running-sum rounding; below this is "none in the window",
 /// above [`FULL`] is "all of it".
 const EMPTY: f32 = 1e-3;
+/// A thin enclosed region opens as a see-through hole when 90 % of its pixels are within this
+/// fraction of the low colour threshold from the backdrop (a glass body's reflections reach
+/// about 0.6; backdrop seen through a gap about 0.3–0.4 on the fixtures).
+const THIN_HOLE_SPREAD: f32 = 0.45;
 const FULL: f32 = 1.0 - 1e-3;
 
 /// Thin, sharp edges of an image and the gradient they come from.
@@ -357,17 +361,64 @@ pub struct HoleCues<'a> {
     pub dist: &'a [f32],
     /// Low colour threshold, levels.
     pub t_lo: f32,
-    /// Gradient magnitude and its border noise.
-    pub magnitude: &'a [f32],
-    /// Gradient noise, levels per pixel.
+    /// The image's colour planes, levels.
+    pub planes: &'a [Vec<f32>; 3],
+    /// Gradient noise on the border at [`EDGE_SIGMA_PX`], levels per pixel.
     pub noise: f32,
+}
+
+/// Colour gradient magnitude inside `region` only, at [`EDGE_SIGMA_PX`]: the planes are
+/// smoothed by normalised convolution over region pixels and differenced between region
+/// pixels, so the strong edge just outside a thin region (the strap beside a narrow gap) does
+/// not bleed into it. Outside the region the result is 0.
+fn region_gradient(planes: &[Vec<f32>; 3], region: &[bool], w: usize, h: usize) -> Vec<f32> {
+    let n = w * h;
+    let weight: Vec<f32> = region.iter().map(|&r| if r { 1.0 } else { 0.0 }).collect();
+    let weight_blur = gaussian_blur_f32(&weight, w, h, EDGE_SIGMA_PX);
+    let mut sq = vec![0f32; n];
+    for plane in planes {
+        let masked: Vec<f32> = (0..n).map(|i| plane[i] * weight[i]).collect();
+        let blurred = gaussian_blur_f32(&masked, w, h, EDGE_SIGMA_PX);
+        let smooth: Vec<f32> = (0..n)
+            .map(|i| {
+                if region[i] {
+                    blurred[i] / weight_blur[i].max(1e-6)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        // Central difference where both neighbours are in the region, one-sided where one is.
+        let diff = |i: usize, before: Option<usize>, after: Option<usize>| -> f32 {
+            let before = before.filter(|&j| region[j]);
+            let after = after.filter(|&j| region[j]);
+            match (before, after) {
+                (Some(a), Some(b)) => 0.5 * (smooth[b] - smooth[a]),
+                (Some(a), None) => smooth[i] - smooth[a],
+                (None, Some(b)) => smooth[b] - smooth[i],
+                (None, None) => 0.0,
+            }
+        };
+        for i in 0..n {
+            if !region[i] {
+                continue;
+            }
+            let (x, y) = (i % w, i / w);
+            let gx = diff(i, (x > 0).then(|| i - 1), (x + 1 < w).then(|| i + 1));
+            let gy = diff(i, (y > 0).then(|| i - w), (y + 1 < h).then(|| i + w));
+            sq[i] += gx * gx + gy * gy;
+        }
+    }
+    sq.into_iter().map(f32::sqrt).collect()
 }
 
 /// A region enclosed by the product is a see-through hole (the inside of a handle or strap
 /// loop) when it is ringed by opaque product (colour evidence within 2 px of at least 3/4 of
 /// its outline), looks like the backdrop (hue within half the low threshold; darkening from
 /// the product's shadow allowed) and is as smooth as the backdrop (90th-percentile gradient
-/// below 1.4× the border's noise). Anything else enclosed — the body of a glass bottle ringed
+/// below 1.4× the border's noise, measured inside the region only so that the straps' own
+/// edges do not count; a region too thin for that measure must instead keep its colour within
+/// [`THIN_HOLE_SPREAD`] of the low threshold). Anything else enclosed — the body of a glass bottle ringed
 /// by its own rims, a white sole outlined by shading — is product.
 pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, h: usize) {
     let n = w * h;
@@ -422,6 +473,7 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
             core1[l].push(i);
         }
     }
+    let mut texture: Option<Vec<f32>> = None;
     let open: Vec<bool> = (0..k)
         .map(|l| {
             if l == 0 || sizes[l] < min_px || ring[l] == 0 {
@@ -440,9 +492,23 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
             }
             let hue = percentile(core.iter().map(|&i| cues.dist[i]).collect(), 0.5)
                 .unwrap_or(f32::INFINITY);
-            let tex = percentile(core.iter().map(|&i| cues.magnitude[i]).collect(), 0.9)
+            if hue >= 0.5 * cues.t_lo {
+                return false;
+            }
+            if core.len() == core2[l].len() && core2[l].len() * 4 < sizes[l] {
+                // A thin region (a gap between two straps, at least 5 px wide somewhere):
+                // mostly close to its outline, so the gradient averages too few pixels to be
+                // judged against the border's noise. Its colour must instead stay close to the
+                // backdrop throughout. Thinner slivers (a watch lug) stay product.
+                let spread = percentile(core.iter().map(|&i| cues.dist[i]).collect(), 0.9)
+                    .unwrap_or(f32::INFINITY);
+                return spread < THIN_HOLE_SPREAD * cues.t_lo;
+            }
+            let texture =
+                texture.get_or_insert_with(|| region_gradient(cues.planes, &free_inside, w, h));
+            let tex = percentile(core.iter().map(|&i| texture[i]).collect(), 0.9)
                 .unwrap_or(f32::INFINITY);
-            hue < 0.5 * cues.t_lo && tex < 1.4 * cues.noise
+            tex < 1.4 * cues.noise
         })
         .collect();
     for i in 0..n {
