@@ -42,8 +42,6 @@ const FULL: f32 = 1.0 - 1e-3;
 pub struct EdgeMap {
     /// Edge pixels (one pixel wide ridges).
     pub edges: Vec<bool>,
-    /// Colour gradient magnitude at [`EDGE_SIGMA_PX`], levels per pixel.
-    pub magnitude: Vec<f32>,
     /// Gradient noise on the border (99th percentile), levels per pixel.
     pub noise: f32,
 }
@@ -207,11 +205,7 @@ pub fn sharp_edges(
             }
         }
     }
-    EdgeMap {
-        edges,
-        magnitude: mag,
-        noise,
-    }
+    EdgeMap { edges, noise }
 }
 
 fn disk_offsets(r: i32) -> Vec<(i32, i32)> {
