@@ -345,6 +345,38 @@ fn reasons_name_evidence_that_sqlite_confirms() {
         }
     }
     assert!(checked.len() >= 3, "checked kinds: {checked:?}");
+    // An account's reason names the account, or says it is its cluster's evidence.
+    let mut member_reasons = 0;
+    for a in &report.accounts {
+        for r in &a.reasons {
+            let Some(ev) = &r.evidence else { continue };
+            if r.text
+                .starts_with(sightline::fraud::reasons::CLUSTER_MEMBER_PREFIX)
+            {
+                member_reasons += 1;
+                // "member of cluster 12 (…": that cluster holds the account.
+                let id: u32 = r.text[sightline::fraud::reasons::CLUSTER_MEMBER_PREFIX.len()..]
+                    .split_whitespace()
+                    .next()
+                    .and_then(|w| w.parse().ok())
+                    .unwrap_or_else(|| panic!("no cluster id in {}", r.text));
+                let c = report
+                    .clusters
+                    .iter()
+                    .find(|c| c.id == id)
+                    .expect("cluster");
+                assert!(c.members.contains(&a.account), "{}", r.text);
+            } else {
+                assert!(
+                    sightline::fraud::reasons::involves(&ds, ev, a.account),
+                    "reason of {} does not name it: {}",
+                    a.ext_id,
+                    r.text
+                );
+            }
+        }
+    }
+    println!("{member_reasons} account reasons quote their cluster's evidence");
     // The sentences name what the analyst needs.
     let texts: Vec<&str> = report
         .clusters

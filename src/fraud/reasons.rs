@@ -268,8 +268,8 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
     }
 }
 
-/// Whether a piece of evidence names account `v`.
-pub fn involves(ev: &Evidence, v: u32) -> bool {
+/// Whether a piece of evidence names account `v` (for a card burst: `v` made an attempt).
+pub fn involves(ds: &Dataset, ev: &Evidence, v: u32) -> bool {
     match ev {
         Evidence::SharedEntity { accounts, .. }
         | Evidence::SimilarIdentifiers { accounts, .. }
@@ -288,8 +288,27 @@ pub fn involves(ev: &Evidence, v: u32) -> bool {
                 || gather.counterparties.contains(&v)
                 || scatter.counterparties.contains(&v)
         }
-        Evidence::CardBurst { .. } => true,
+        Evidence::CardBurst { tx, .. } => tx.iter().any(|&t| ds.tx.src[t as usize] == v),
     }
+}
+
+/// Prefix of an account reason that describes the account's cluster rather than the account.
+pub const CLUSTER_MEMBER_PREFIX: &str = "member of cluster";
+
+/// Reason for an account that sits in a cluster none of whose evidence names it (it joined
+/// through the community or a chain of links): says so, then gives the cluster's own evidence.
+pub fn cluster_member_reason(
+    ds: &Dataset,
+    cluster_id: u32,
+    size: usize,
+    typology: &str,
+    ev: &Evidence,
+) -> String {
+    format!(
+        "{CLUSTER_MEMBER_PREFIX} {cluster_id} ({size} accounts, {}), where {}",
+        typology.replace('_', " "),
+        describe(ds, ev)
+    )
 }
 
 /// Label-based reason: counterparties and identifier-sharers labelled fraud.

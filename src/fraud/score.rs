@@ -24,7 +24,9 @@ use super::graph::TxGraph;
 use super::model::{
     Calibration, NO_FOLD, average_precision, calibration, grouped_folds, precision_at_k, roc_auc,
 };
-use super::reasons::{Reason, describe, involves, labelled_neighbour_reason, money};
+use super::reasons::{
+    Reason, cluster_member_reason, describe, involves, labelled_neighbour_reason, money,
+};
 
 /// Candidate weights of the unsupervised score in the supervised blend.
 const BLEND_WEIGHTS: [f64; 5] = [0.1, 0.2, 0.3, 0.4, 0.5];
@@ -950,17 +952,29 @@ fn assemble(prep: &Prepared<'_>, scores: &[f64]) -> (Vec<AccountScore>, Vec<Clus
     let accounts: Vec<AccountScore> = (0..n as u32)
         .map(|v| {
             let mut reasons: Vec<Reason> = Vec::new();
+            let mut member_of: Option<Reason> = None;
             for &pos in &account_clusters[v as usize] {
                 let c = &clusters[pos];
-                let ev = det.clusters[order[pos].0]
-                    .evidence
-                    .iter()
-                    .find(|e| involves(e, v))
-                    .or_else(|| det.clusters[order[pos].0].evidence.first());
-                if let Some(e) = ev {
+                let evidence = &det.clusters[order[pos].0].evidence;
+                if let Some(e) = evidence.iter().find(|e| involves(ds, e, v)) {
                     reasons.push(Reason {
                         text: describe(ds, e),
                         weight: c.score * typology_weight(c.typology),
+                        evidence: Some(e.clone()),
+                    });
+                } else if let Some(e) = evidence.first().filter(|_| member_of.is_none()) {
+                    // The account is in the cluster without being named by its evidence: the
+                    // cluster's evidence is said to be the cluster's, and shown only when the
+                    // account has no reason of its own.
+                    member_of = Some(Reason {
+                        text: cluster_member_reason(
+                            ds,
+                            c.id,
+                            c.members.len(),
+                            c.typology.name(),
+                            e,
+                        ),
+                        weight: 0.5 * c.score * typology_weight(c.typology),
                         evidence: Some(e.clone()),
                     });
                 }
@@ -971,6 +985,9 @@ fn assemble(prep: &Prepared<'_>, scores: &[f64]) -> (Vec<AccountScore>, Vec<Clus
                 reasons.push(r);
             }
             reasons.extend(behaviour_reasons(fm, v));
+            if reasons.is_empty() {
+                reasons.extend(member_of);
+            }
             reasons.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.text.cmp(&b.text)));
             reasons.dedup_by(|a, b| a.text == b.text);
             reasons.truncate(TOP_REASONS);
