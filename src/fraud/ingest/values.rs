@@ -112,19 +112,27 @@ impl TimeParser {
                 step_secs,
                 origin_secs,
             } => {
-                let step: i64 = match s.parse::<i64>() {
-                    Ok(n) => n,
-                    Err(_) => {
-                        let f: f64 = s.parse().map_err(|_| bad_time(s, "a step number"))?;
-                        if !f.is_finite() {
-                            return Err(bad_time(s, "a step number"));
-                        }
-                        f.floor() as i64
-                    }
+                let step: Option<i64> = match s.parse::<i64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => s
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(|f| f.is_finite().then_some(f.floor() as i64)),
                 };
-                step.checked_mul(*step_secs)
-                    .and_then(|d| d.checked_add(*origin_secs))
-                    .ok_or_else(|| bad_time(s, "a step within range"))?
+                match step {
+                    Some(step) => step
+                        .checked_mul(*step_secs)
+                        .and_then(|d| d.checked_add(*origin_secs))
+                        .ok_or_else(|| bad_time(s, "a step within range"))?,
+                    // A file of a step-based format exported with real times (a simulator
+                    // run post-processed to dates): an ISO 8601 instant is unambiguous.
+                    None => parse_iso(s.as_bytes())
+                        .map(|p| match p.offset_secs {
+                            Some(off) => Ok(p.local_secs - off),
+                            None => self.localise(s, p),
+                        })
+                        .ok_or_else(|| bad_time(s, "a step number or an ISO 8601 time"))??,
+                }
             }
             TimeKind::Strftime(fmt) => self.strftime(fmt, s)?,
         };
@@ -516,6 +524,13 @@ mod tests {
             Ok(1_483_228_800)
         );
         assert_eq!(parser("steps", "UTC").parse("2"), Ok(1_577_836_800 + 7200));
+        // Real times in a step column are taken as they are.
+        assert_eq!(
+            parser("steps", "UTC").parse("2020-01-01T03:00:00Z"),
+            Ok(1_577_836_800 + 3 * 3600)
+        );
+        let err = parser("steps", "UTC").parse("soon").unwrap_err();
+        assert!(err.contains("a step number or an ISO 8601 time"), "{err}");
         let f = parser("%Y/%m/%d %H:%M", "UTC");
         assert_eq!(f.parse("2022/09/01 00:20"), Ok(1_661_991_600));
         assert!(f.parse("01.09.2022").is_err());
