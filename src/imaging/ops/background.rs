@@ -645,6 +645,14 @@ fn soften_and_decontaminate(
         })
         .collect();
 
+    // A mask pixel with a 4-neighbour outside the mask.
+    let on_outline = |i: usize| {
+        let (x, y) = (i % w, i / w);
+        (x > 0 && !mask[i - 1])
+            || (x + 1 < w && !mask[i + 1])
+            || (y > 0 && !mask[i - w])
+            || (y + 1 < h && !mask[i + w])
+    };
     let mut alpha = m.clone();
     let mut colour = img.clone();
     let out = colour.as_mut();
@@ -698,6 +706,12 @@ fn soften_and_decontaminate(
             // leaving a grey rim. The detection threshold is low enough that real partial
             // cover is already inside the mask.
             if mask[i] { solved } else { 0.0 }
+        } else if mask[i] && on_outline(i) {
+            // Product and backdrop too alike to solve: the outline was placed on the edge's
+            // gradient ridge, which straddles the true edge, so its outermost pixel is as
+            // likely backdrop as product. It goes to the backdrop: a lost half-covered pixel
+            // is invisible, an old-paper rim on the new background is not.
+            0.0
         } else {
             m[i]
         };
@@ -962,6 +976,70 @@ mod tests {
         let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
         assert!(matte.alpha.get_pixel(55, 60)[0] > 200, "glass body dropped");
         assert!(matte.alpha.get_pixel(145, 60)[0] < 20, "loop interior kept");
+    }
+
+    #[test]
+    fn narrow_gap_between_two_straps_is_backdrop() {
+        // A dark body with two 2-px straps rising from it and meeting at the top: the
+        // backdrop between them is a tall gap narrowing from 10 px to nothing, mostly within
+        // 2 px of a strap edge.
+        let (w, h) = (200u32, 200u32);
+        let mut seed = 5u64;
+        let strap = |x: f32, y: f32, x0: f32| {
+            // Straps lean inwards from x0 at y = 120 to the apex at (100, 40).
+            let t = ((120.0 - y) / 80.0).clamp(0.0, 1.0);
+            let cx = x0 + (100.0 - x0) * t;
+            (40.0..=120.0).contains(&y) && (x - cx).abs() < 1.0
+        };
+        let img = RgbaImage::from_fn(w, h, |x, y| {
+            let (xf, yf) = (x as f32 + 0.5, y as f32 + 0.5);
+            let body = (50..150).contains(&x) && (120..180).contains(&y);
+            let inside = body || strap(xf, yf, 94.0) || strap(xf, yf, 106.0);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let n = ((seed >> 40) % 5) as f32 - 2.0;
+            let v: [f32; 3] = if inside {
+                [90.0 + n, 50.0 + n, 40.0 + n]
+            } else {
+                [214.0 + n, 200.0 + n, 212.0 + n]
+            };
+            Rgba([v[0] as u8, v[1] as u8, v[2] as u8, 255])
+        });
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        // The straps' inner edges are 3 px apart at y 96 and 8 px apart at y 112.
+        for y in [96, 105, 112] {
+            assert!(
+                matte.alpha.get_pixel(100, y)[0] < 10,
+                "gap at y {y} kept as product"
+            );
+        }
+        assert!(matte.alpha.get_pixel(100, 150)[0] > 245, "body lost");
+    }
+
+    #[test]
+    fn dark_contact_line_under_a_product_is_backdrop() {
+        // A dark product standing on light paper, with the contact shadow darkest (to 28 % of
+        // the paper's light) on the row right under it and fading over a few pixels.
+        let (w, h) = (200u32, 160u32);
+        let img = RgbaImage::from_fn(w, h, |x, y| {
+            if (60..140).contains(&x) && (30..110).contains(&y) {
+                return Rgba([78, 43, 30, 255]);
+            }
+            let below = y as f32 - 109.5;
+            let shade = if (60..140).contains(&x) && below > 0.0 {
+                0.72 * (-(below - 0.5) / 2.5).exp()
+            } else {
+                0.0
+            };
+            let v = 235.0 * (1.0 - shade);
+            Rgba([v as u8, (v * 0.96) as u8, v as u8, 255])
+        });
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        assert!(
+            matte.alpha.get_pixel(100, 110)[0] < 10,
+            "contact line kept as product: {}",
+            matte.alpha.get_pixel(100, 110)[0]
+        );
+        assert!(matte.alpha.get_pixel(100, 105)[0] > 245, "product lost");
     }
 
     #[test]

@@ -531,6 +531,10 @@ pub fn refine_boundary(
     const MIN_CONTRAST_LEVELS: f32 = 20.0;
     // Deeper darkening than this (share of the backdrop's level) is not read as shadow.
     const MIN_SHADOW_SCALE: f32 = 0.35;
+    // Down to this, when a darkened backdrop explains the pixel ten times better than the mix
+    // (the contact line right under a product, darkest where the product touches the paper).
+    const MIN_DEEP_SHADOW_SCALE: f32 = 0.2;
+    const DEEP_SHADOW_EVIDENCE: f32 = 10.0;
     let n = w * h;
     for _ in 0..PASSES {
         let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
@@ -579,8 +583,10 @@ pub fn refine_boundary(
             let lit: [f32; 3] = std::array::from_fn(|c| bc[c].max(model[i][c]));
             let lit2: f32 = lit.iter().map(|v| v * v).sum::<f32>().max(1.0);
             let s = (0..3).map(|c| px[c] * lit[c]).sum::<f32>() / lit2;
-            let shadow = (MIN_SHADOW_SCALE..1.0).contains(&s)
-                && resid(std::array::from_fn(|c| s * lit[c])) < resid(mix);
+            let (r_shadow, r_mix) = (resid(std::array::from_fn(|c| s * lit[c])), resid(mix));
+            let shadow = ((MIN_SHADOW_SCALE..1.0).contains(&s) && r_shadow < r_mix)
+                || ((MIN_DEEP_SHADOW_SCALE..MIN_SHADOW_SCALE).contains(&s)
+                    && r_shadow * DEEP_SHADOW_EVIDENCE < r_mix);
             mask[i] = alpha >= 0.5 && !shadow;
         }
     }
