@@ -37,6 +37,7 @@ struct Args {
     dump: Option<PathBuf>,
     generate: Option<String>,
     tweak: Vec<(String, String)>,
+    misses: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -52,6 +53,7 @@ fn parse_args() -> anyhow::Result<Args> {
         dump: None,
         generate: None,
         tweak: Vec::new(),
+        misses: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -77,6 +79,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 a.tweak.push((k.to_string(), v.to_string()));
             }
             "--unsupervised-only" => a.modes = vec![false],
+            "--misses" => a.misses = true,
             other if other.starts_with("--") => bail!("unknown option {other}"),
             file => a.files.push(file.into()),
         }
@@ -352,7 +355,7 @@ fn main() -> anyhow::Result<()> {
                     ranked.iter().take(k).map(|x| x.0).collect();
                 let mut found = 0usize;
                 let mut rings = 0usize;
-                for members in truth.rings.values() {
+                for (ring, members) in &truth.rings {
                     let hidden: Vec<&String> = members
                         .iter()
                         .filter(|m| held.contains_key(m.as_str()))
@@ -364,6 +367,15 @@ fn main() -> anyhow::Result<()> {
                     let hit = hidden.iter().filter(|m| top.contains(m.as_str())).count();
                     if 2 * hit >= hidden.len() {
                         found += 1;
+                    } else if args.misses {
+                        let ranks: Vec<String> = hidden
+                            .iter()
+                            .map(|m| {
+                                let r = ranked.iter().position(|x| x.0 == m.as_str());
+                                format!("{m}@{}", r.map_or(0, |r| r + 1))
+                            })
+                            .collect();
+                        eprintln!("  missed ring {ring} (k = {k}): {}", ranks.join(" "));
                     }
                 }
                 found as f64 / rings.max(1) as f64
