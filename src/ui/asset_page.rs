@@ -201,8 +201,14 @@ fn status_ui(ui: &mut egui::Ui, p: &AssetPage) {
             ui.weak("Updating preview…");
         } else if let (Some(elapsed), Some(tex)) = (p.preview_elapsed, &p.preview) {
             let [w, h] = tex.texture.size();
+            // The settled preview computes the cut-out finely; say so, since it takes longer.
+            let fine = if p.shown_settled && p.recipe.background.is_some() {
+                ", fine cut-out"
+            } else {
+                ""
+            };
             ui.weak(format!(
-                "Preview {w} × {h} px in {} ms",
+                "Preview {w} × {h} px{fine} in {} ms",
                 elapsed.as_millis()
             ));
         }

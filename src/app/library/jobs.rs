@@ -80,6 +80,8 @@ pub struct PreviewData {
     pub revision: u64,
     /// The side it was rendered at.
     pub side_px: u32,
+    /// Whether it is the finer preview rendered once edits paused.
+    pub settled: bool,
     /// The upstream stage it used (to keep for the next preview).
     pub stage: Option<Stage>,
     /// The preview, or why it failed.
@@ -260,6 +262,8 @@ pub struct PreviewRequest {
     pub asset_id: i64,
     pub revision: u64,
     pub side_px: u32,
+    /// Edits have paused: render the finer preview (see `RenderOptions::settled_preview`).
+    pub settled: bool,
     pub original: Arc<RgbaImage>,
     pub recipe: Recipe,
     pub want_mask: bool,
@@ -306,7 +310,11 @@ pub fn split_recipe(recipe: &Recipe, source_scale: f64) -> (Recipe, Recipe) {
 /// reusing the upstream stage when only downstream parameters changed.
 pub fn preview(req: PreviewRequest, cancel: &AtomicBool) -> LibraryOutput {
     let started = Instant::now();
-    let opts = RenderOptions::preview(req.side_px, cancel);
+    let opts = if req.settled {
+        RenderOptions::settled_preview(req.side_px, cancel)
+    } else {
+        RenderOptions::preview(req.side_px, cancel)
+    };
     let (w, h) = req.original.dimensions();
     let scale = crate::imaging::render::render_scale(&req.recipe, w, h, Some(req.side_px));
     let (upstream, downstream) = split_recipe(&req.recipe, scale.source);
@@ -360,6 +368,7 @@ pub fn preview(req: PreviewRequest, cancel: &AtomicBool) -> LibraryOutput {
         asset_id: req.asset_id,
         revision: req.revision,
         side_px: req.side_px,
+        settled: req.settled,
         stage,
         result,
     }))

@@ -505,7 +505,7 @@ impl SightlineApp {
         if let Some(p) = &lib.page
             && p.preview_job.is_none()
             && let Some(t) = p.last_edit
-            && p.shown_side_px != p.preview_side_px
+            && (p.shown_side_px != p.preview_side_px || !p.shown_settled)
         {
             let wait = page::DRAFT_WINDOW.saturating_sub(now.duration_since(t));
             self.egui_ctx
@@ -622,6 +622,7 @@ impl SightlineApp {
                         }
                         page.preview_revision = Some(data.revision);
                         page.shown_side_px = data.side_px;
+                        page.shown_settled = data.settled;
                         page.preview_elapsed = Some(images.elapsed);
                         page.error = None;
                     }
@@ -632,6 +633,7 @@ impl SightlineApp {
                         page.preview_revision = Some(data.revision);
                         page.mask_revision = Some(data.revision);
                         page.shown_side_px = data.side_px;
+                        page.shown_settled = true;
                         page.error = Some(message);
                     }
                 }
@@ -746,6 +748,7 @@ fn start_preview(
         asset_id: page.asset.id,
         revision: page.revision,
         side_px,
+        settled: !page.interacting(now),
         original,
         recipe: page.recipe.clone(),
         want_mask: page.mode == PageMode::Mask,

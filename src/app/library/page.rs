@@ -83,6 +83,8 @@ pub struct AssetPage {
     pub full_job: Option<String>,
     /// Side the preview on screen was rendered at.
     pub shown_side_px: u32,
+    /// Whether the preview on screen is the finer one rendered once edits paused.
+    pub shown_settled: bool,
     /// When the recipe last changed (drafts follow quick edits).
     pub last_edit: Option<Instant>,
     /// The upstream stage of the last preview.
@@ -113,6 +115,7 @@ impl AssetPage {
             preview_job: None,
             full_job: None,
             shown_side_px: 0,
+            shown_settled: false,
             last_edit: None,
             stage: None,
         }
@@ -131,7 +134,7 @@ impl AssetPage {
 
     /// Whether the preview on screen is current and at the canvas's full resolution.
     pub fn preview_settled(&self) -> bool {
-        self.preview_current() && self.shown_side_px == self.preview_side_px
+        self.preview_current() && self.shown_side_px == self.preview_side_px && self.shown_settled
     }
 
     /// Records a recipe change.
@@ -161,7 +164,9 @@ impl AssetPage {
     pub fn wants_preview(&self, now: Instant) -> bool {
         self.is_loaded()
             && self.preview_job.is_none()
-            && (!self.preview_current() || self.shown_side_px != self.target_side_px(now))
+            && (!self.preview_current()
+                || self.shown_side_px != self.target_side_px(now)
+                || (!self.shown_settled && !self.interacting(now)))
     }
 
     /// The current recipe's hash (names the full render and the render cache entry).

@@ -438,6 +438,20 @@ pub fn compute_matte(
     let barrier: Vec<bool> = (0..n)
         .map(|i| colour_evidence[i] || edges.edges[i])
         .collect();
+    // Luminance noise of the backdrop: JPEG keeps luminance at full resolution while it
+    // smears colour over 2-px blocks, so thin gaps are judged on luminance (see `HoleCues`).
+    let luma = |p: [f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+    let luma_dev: Vec<f32> = (0..n)
+        .map(|i| (luma([planes[0][i], planes[1][i], planes[2][i]]) - luma(bg[i])).abs())
+        .collect();
+    let luma_noise = segment::percentile(
+        (0..n)
+            .filter(|&i| in_border[i] && !colour_evidence[i] && !edges.edges[i])
+            .map(|i| luma_dev[i])
+            .collect(),
+        0.9,
+    )
+    .unwrap_or(0.0);
     let backdrop = segment::backdrop_from_border(&barrier, wu, hu, segment::GAP_BRIDGE_RADIUS_PX);
     let mut mask: Vec<bool> = backdrop.iter().map(|&b| !b).collect();
     segment::open_see_through_holes(
@@ -449,6 +463,8 @@ pub fn compute_matte(
             t_lo,
             planes: &planes,
             noise: edges.noise,
+            luma_dev: &luma_dev,
+            luma_noise,
         },
         wu,
         hu,

@@ -33,9 +33,14 @@ pub const GAP_BRIDGE_RADIUS_PX: i32 = 2;
 /// above [`FULL`] is "all of it".
 const EMPTY: f32 = 1e-3;
 /// A thin enclosed region opens as a see-through hole when 90 % of its pixels are within this
-/// fraction of the low colour threshold from the backdrop (a glass body's reflections reach
+/// fraction of the low colour threshold from the backdrop (shadow-tolerant distance) (a glass body's reflections reach
 /// about 0.6; backdrop seen through a gap about 0.3–0.4 on the fixtures).
 const THIN_HOLE_SPREAD: f32 = 0.45;
+/// Or when 90 % of its pixels are within this multiple of the border's luminance noise from
+/// the backdrop's luminance: JPEG smears colour over 2-px blocks, so in a compressed photo the
+/// straps' colour bleeds across a narrow gap while its luminance stays clean (gaps measured at
+/// 3.5–3.8× on the fixtures, PNG and JPEG; product slivers at 20× and more).
+const THIN_HOLE_LUMA_SPREAD: f32 = 4.5;
 const FULL: f32 = 1.0 - 1e-3;
 
 /// Thin, sharp edges of an image and the gradient they come from.
@@ -74,7 +79,8 @@ fn bilinear(v: &[f32], w: usize, h: usize, x: f32, y: f32) -> f32 {
     top * (1.0 - fy) + bottom * fy
 }
 
-fn percentile(mut v: Vec<f32>, p: f32) -> Option<f32> {
+/// The `p` quantile (0..1) of `v`, or `None` when empty.
+pub fn percentile(mut v: Vec<f32>, p: f32) -> Option<f32> {
     if v.is_empty() {
         return None;
     }
@@ -359,6 +365,10 @@ pub struct HoleCues<'a> {
     pub planes: &'a [Vec<f32>; 3],
     /// Gradient noise on the border at [`EDGE_SIGMA_PX`], levels per pixel.
     pub noise: f32,
+    /// Per pixel, |luminance − the backdrop model's luminance|, levels.
+    pub luma_dev: &'a [f32],
+    /// 90th percentile of `luma_dev` over the border's backdrop pixels, levels.
+    pub luma_noise: f32,
 }
 
 /// Colour gradient magnitude inside `region` only, at [`EDGE_SIGMA_PX`]: the planes are
@@ -412,8 +422,9 @@ fn region_gradient(planes: &[Vec<f32>; 3], region: &[bool], w: usize, h: usize) 
 /// the product's shadow allowed) and is as smooth as the backdrop (90th-percentile gradient
 /// below 1.4× the border's noise, measured inside the region only so that the straps' own
 /// edges do not count; a region too thin for that measure must instead keep its colour within
-/// [`THIN_HOLE_SPREAD`] of the low threshold). Anything else enclosed — the body of a glass bottle ringed
-/// by its own rims, a white sole outlined by shading — is product.
+/// [`THIN_HOLE_SPREAD`] of the low threshold or its luminance within
+/// [`THIN_HOLE_LUMA_SPREAD`] of the border's luminance noise). Anything else enclosed — the
+/// body of a glass bottle ringed by its own rims, a white sole outlined by shading — is product.
 pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, h: usize) {
     let n = w * h;
     let free_inside: Vec<bool> = (0..n).map(|i| mask[i] && !cues.barrier[i]).collect();
@@ -494,9 +505,11 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
                 // mostly close to its outline, so the gradient averages too few pixels to be
                 // judged against the border's noise. Its colour must instead stay close to the
                 // backdrop throughout. Thinner slivers (a watch lug) stay product.
-                let spread = percentile(core.iter().map(|&i| cues.dist[i]).collect(), 0.9)
-                    .unwrap_or(f32::INFINITY);
-                return spread < THIN_HOLE_SPREAD * cues.t_lo;
+                let p90 = |v: &[f32]| {
+                    percentile(core.iter().map(|&i| v[i]).collect(), 0.9).unwrap_or(f32::INFINITY)
+                };
+                return p90(cues.dist) < THIN_HOLE_SPREAD * cues.t_lo
+                    || p90(cues.luma_dev) < THIN_HOLE_LUMA_SPREAD * cues.luma_noise;
             }
             let texture =
                 texture.get_or_insert_with(|| region_gradient(cues.planes, &free_inside, w, h));
