@@ -440,9 +440,11 @@ pub fn compute_matte(
         .collect();
     // Luminance noise of the backdrop: JPEG keeps luminance at full resolution while it
     // smears colour over 2-px blocks, so thin gaps are judged on luminance (see `HoleCues`).
-    let luma = |p: [f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
     let luma_dev: Vec<f32> = (0..n)
-        .map(|i| (luma([planes[0][i], planes[1][i], planes[2][i]]) - luma(bg[i])).abs())
+        .map(|i| {
+            let b = bg[i];
+            (luma_f32(planes[0][i], planes[1][i], planes[2][i]) - luma_f32(b[0], b[1], b[2])).abs()
+        })
         .collect();
     let luma_noise = segment::percentile(
         (0..n)
@@ -712,7 +714,8 @@ fn soften_and_decontaminate(
         let fb2: f32 = fb.iter().map(|v| v * v).sum();
         // Alpha from the mixing equation when product and backdrop differ enough; otherwise keep
         // the binary decision (a near-backdrop-coloured product edge is not solvable by colour).
-        let a = if fb2 > 20.0 * 20.0 {
+        let solvable = fb2 > 20.0 * 20.0;
+        let a = if solvable {
             let proj: f32 = fb.iter().zip(&ib).map(|(x, y)| x * y).sum::<f32>() / fb2;
             let solved = proj.clamp(0.0, 1.0);
             // Inside the mask a pixel at least as far from the backdrop as its product colour
@@ -731,7 +734,7 @@ fn soften_and_decontaminate(
         } else {
             m[i]
         };
-        alpha[i] = if fb2 > 20.0 * 20.0 { choke(a) } else { a };
+        alpha[i] = if solvable { choke(a) } else { a };
         // Decontaminate: recover the product colour of the mixed pixel. Where alpha is high the
         // equation is well conditioned; where low, the local product colour is safer.
         let fg: [f32; 3] = if a >= 0.5 {
