@@ -274,3 +274,53 @@ fn label_features_of_held_out_accounts_ignore_their_own_labels() {
     );
     assert!(flipped_f.columns[ppr][v] <= without.columns[ppr][v] + 1e-6);
 }
+
+#[test]
+fn forwarding_matches_money_passed_on_soon_oldest_first() {
+    use sightline::fraud::forwarding::{forwarded_amounts, forwarding_features};
+    const H: i64 = 3_600;
+    const D: i64 = 86_400;
+    let ds = dataset_from_transfers(
+        10,
+        &[
+            // A mule: 9,600 in, 9,000 on a day later.
+            (0, 0, 1, 9_600.0),
+            (D, 1, 2, 9_000.0),
+            // Kept for ten days: not forwarded.
+            (0, 3, 4, 5_000.0),
+            (10 * D, 4, 5, 5_000.0),
+            // Oldest first: 100 then 950 of 1,000 are passed on by one payment of 1,050.
+            (0, 7, 6, 100.0),
+            (H, 8, 6, 1_000.0),
+            (2 * H, 6, 9, 1_050.0),
+        ],
+    );
+    let (off, ev) = ds.account_events();
+    let fwd = forwarded_amounts(&ds, &off, &ev);
+    let amount_of = |src: u32, dst: u32| {
+        let i = (0..ds.tx.len())
+            .find(|&i| ds.tx.src[i] == src && ds.tx.dst[i] == dst)
+            .expect("transfer");
+        fwd[i]
+    };
+    assert!((amount_of(0, 1) - 9_000.0).abs() < 1e-9);
+    assert_eq!(
+        amount_of(3, 4),
+        0.0,
+        "money kept ten days was not forwarded"
+    );
+    assert!((amount_of(7, 6) - 100.0).abs() < 1e-9);
+    assert!((amount_of(8, 6) - 950.0).abs() < 1e-9);
+    // Outgoing payments are never receipts.
+    assert_eq!(amount_of(1, 2), 0.0);
+    let f = forwarding_features(&ds, &fwd);
+    assert!((f.received_forwarded_max[1] - 9_001f32.ln()).abs() < 1e-4);
+    assert!((f.received_forwarded_share[1] - 9_000.0 / 9_600.0).abs() < 1e-4);
+    assert_eq!(f.received_forwarded_max[4], 0.0);
+    // Payers whose payees passed on at least 80 % of a payment.
+    assert_eq!(f.sent_forwarded_payees[0], 1.0);
+    assert_eq!(f.sent_forwarded_payees[7], 1.0);
+    assert_eq!(f.sent_forwarded_payees[8], 1.0);
+    assert_eq!(f.sent_forwarded_payees[3], 0.0);
+    assert_eq!(f.sent_forwarded_amount[3], 0.0);
+}

@@ -188,6 +188,36 @@ pub struct Dataset {
 
 impl Dataset {
     /// Number of accounts.
+    /// Transaction indices per account (as payer or payee), in time order, as compressed
+    /// rows: account `v`'s are `events[offsets[v]..offsets[v + 1]]`.
+    pub fn account_events(&self) -> (Vec<usize>, Vec<u32>) {
+        let n = self.n_accounts();
+        let tx = &self.tx;
+        let mut off = vec![0usize; n + 1];
+        for i in 0..tx.len() {
+            off[tx.src[i] as usize + 1] += 1;
+            if tx.dst[i] != NONE && tx.dst[i] != tx.src[i] {
+                off[tx.dst[i] as usize + 1] += 1;
+            }
+        }
+        for v in 0..n {
+            off[v + 1] += off[v];
+        }
+        let mut cur = off.clone();
+        let mut ev = vec![0u32; off[n]];
+        for i in 0..tx.len() {
+            let s = tx.src[i] as usize;
+            ev[cur[s]] = i as u32;
+            cur[s] += 1;
+            let d = tx.dst[i];
+            if d != NONE && d != tx.src[i] {
+                ev[cur[d as usize]] = i as u32;
+                cur[d as usize] += 1;
+            }
+        }
+        (off, ev)
+    }
+
     pub fn n_accounts(&self) -> usize {
         self.accounts.db_id.len()
     }

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::csr::{Csr, PageRankGraph, PageRankOptions};
 use super::dataset::{Dataset, Label, NONE};
 use super::detect::{Detections, Typology};
+use super::forwarding::{forwarded_amounts, forwarding_features};
 use super::gbm::{Gbm, GbmParams};
 use super::graph::TxGraph;
 use super::motifs::{Motifs, motif_counts};
@@ -191,35 +192,6 @@ fn cv_of(v: &[f64]) -> f32 {
         return 0.0;
     }
     ((v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64).sqrt() / mean) as f32
-}
-
-/// Transaction indices per account (as payer or payee), in time order.
-fn account_events(ds: &Dataset) -> (Vec<usize>, Vec<u32>) {
-    let n = ds.n_accounts();
-    let tx = &ds.tx;
-    let mut off = vec![0usize; n + 1];
-    for i in 0..tx.len() {
-        off[tx.src[i] as usize + 1] += 1;
-        if tx.dst[i] != NONE && tx.dst[i] != tx.src[i] {
-            off[tx.dst[i] as usize + 1] += 1;
-        }
-    }
-    for v in 0..n {
-        off[v + 1] += off[v];
-    }
-    let mut cur = off.clone();
-    let mut ev = vec![0u32; off[n]];
-    for i in 0..tx.len() {
-        let s = tx.src[i] as usize;
-        ev[cur[s]] = i as u32;
-        cur[s] += 1;
-        let d = tx.dst[i];
-        if d != NONE && d != tx.src[i] {
-            ev[cur[d as usize]] = i as u32;
-            cur[d as usize] += 1;
-        }
-    }
-    (off, ev)
 }
 
 fn max_in_window(times: &[i64], window_secs: i64) -> usize {
@@ -469,7 +441,7 @@ fn foreign_kit(ctx: &FeatureContext<'_>, v: u32, events: &[u32]) -> [f32; 3] {
 pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     let ds = ctx.ds;
     let n = ds.n_accounts();
-    let (off, ev) = account_events(ds);
+    let (off, ev) = ds.account_events();
     let acts: Vec<Activity> = (0..n)
         .into_par_iter()
         .map(|v| activity(ds, ctx.graph, v as u32, &ev[off[v]..off[v + 1]]))
@@ -489,6 +461,11 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     {
         fm.push(name, kit.iter().map(|r| r[i]).collect());
     }
+    let fwd = forwarding_features(ds, &forwarded_amounts(ds, &off, &ev));
+    fm.push("received_forwarded_max", fwd.received_forwarded_max);
+    fm.push("received_forwarded_share", fwd.received_forwarded_share);
+    fm.push("sent_forwarded_amount", fwd.sent_forwarded_amount);
+    fm.push("sent_forwarded_payees", fwd.sent_forwarded_payees);
     macro_rules! col {
         ($name:literal, $field:ident) => {
             fm.push($name, acts.iter().map(|a| a.$field).collect());

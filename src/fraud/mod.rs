@@ -6,6 +6,7 @@ pub mod csr; // compressed sparse rows: components, label propagation, PageRank
 pub mod dataset; // one read of the workspace into dense columns
 pub mod detect; // typology detectors and candidate rings
 pub mod features; // per-account features, label-derived ones per fold
+pub mod forwarding; // money passed on soon after it arrived (mules, collectors)
 pub mod gbm; // histogram gradient-boosted trees
 pub mod graph; // pair-aggregated transaction graph and the petgraph view
 pub mod ingest; // exports into the workspace: presets, mappings, rejects, labels
