@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use common::*;
 use rusqlite::Connection;
 use sightline::fraud::detect::Evidence;
+use sightline::fraud::forwarding::FORWARD_WINDOW_SECS;
 use sightline::fraud::score::evidence_transactions;
 use sightline::fraud::{ModelKind, ScoreOptions, ScoreReport, score_workspace};
 
@@ -305,6 +306,38 @@ fn check_evidence(
             }
             assert!((total - h.total_amount).abs() < 1e-6);
         }
+        Evidence::Forwarded {
+            account,
+            receipt,
+            onward,
+            passed_on,
+        } => {
+            let who = report.accounts[*account as usize].db_id;
+            let (dst, received_at, received): (i64, i64, f64) = conn
+                .query_row(
+                    "SELECT dst_account, ts, amount FROM transactions WHERE id = ?1",
+                    [tx_db(*receipt)],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .expect("receipt");
+            assert_eq!(dst, who, "the receipt was paid to the account");
+            assert!(*passed_on > 0.0 && *passed_on <= received + 1e-6);
+            let mut carried = 0.0;
+            for &o in onward {
+                let (src, merchant, ts, amount): (i64, Option<i64>, i64, f64) = conn
+                    .query_row(
+                        "SELECT src_account, merchant_id, ts, amount FROM transactions WHERE id = ?1",
+                        [tx_db(o)],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )
+                    .expect("onward payment");
+                assert_eq!(src, who, "the account paid it on");
+                assert_eq!(merchant, None, "a transfer or cash-out, not a purchase");
+                assert!(ts >= received_at && ts - received_at <= FORWARD_WINDOW_SECS);
+                carried += amount;
+            }
+            assert!(carried + 1e-6 >= *passed_on);
+        }
         other => {
             for t in evidence_transactions(other) {
                 let found: i64 = conn
@@ -345,6 +378,15 @@ fn reasons_name_evidence_that_sqlite_confirms() {
         }
     }
     assert!(checked.len() >= 3, "checked kinds: {checked:?}");
+    // The cycle's members pass its money on: each says so with the transfers as evidence.
+    let forwarding = report
+        .accounts
+        .iter()
+        .flat_map(|a| &a.reasons)
+        .filter(|r| matches!(r.evidence, Some(Evidence::Forwarded { .. })))
+        .inspect(|r| assert!(r.text.contains(" passed on $"), "{}", r.text))
+        .count();
+    assert!(forwarding >= 2, "{forwarding} forwarding reasons");
     // An account's reason names the account, or says it is its cluster's evidence.
     let mut member_reasons = 0;
     for a in &report.accounts {

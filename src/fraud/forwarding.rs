@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 use rayon::prelude::*;
 
 use super::dataset::{Dataset, NONE};
+use super::detect::Evidence;
 
 /// How long received money may wait and still count as forwarded.
 pub const FORWARD_WINDOW_SECS: i64 = 7 * 86_400;
@@ -38,13 +39,13 @@ pub fn forwarded_amounts(ds: &Dataset, off: &[usize], events: &[u32]) -> Vec<f64
 }
 
 /// Matches account `v`'s outgoing money against its recent receipts; `events` are its
-/// transactions in time order. Returns (incoming tx, amount passed on) for receipts with some
-/// of it passed on.
-fn forwarded_by(ds: &Dataset, v: u32, events: &[u32]) -> Vec<(u32, f64)> {
+/// transactions in time order. Returns (incoming tx, outgoing tx, amount) links in the order
+/// the outgoing payments were made.
+fn links(ds: &Dataset, v: u32, events: &[u32]) -> Vec<(u32, u32, f64)> {
     let tx = &ds.tx;
     // (tx, arrival, amount not yet matched)
     let mut open: VecDeque<(u32, i64, f64)> = VecDeque::new();
-    let mut matched: Vec<(u32, f64)> = Vec::new();
+    let mut out = Vec::new();
     for &t in events {
         let i = t as usize;
         let a = tx.amount[i];
@@ -73,25 +74,58 @@ fn forwarded_by(ds: &Dataset, v: u32, events: &[u32]) -> Vec<(u32, f64)> {
             let take = left.min(front.2);
             front.2 -= take;
             left -= take;
-            match matched.last_mut() {
-                Some(last) if last.0 == front.0 => last.1 += take,
-                _ => matched.push((front.0, take)),
-            }
+            out.push((front.0, t, take));
             if front.2 <= 1e-9 {
                 open.pop_front();
             }
         }
     }
-    // A receipt matched by several outgoing payments appears in runs; merge them.
-    matched.sort_unstable_by_key(|&(t, _)| t);
-    let mut merged: Vec<(u32, f64)> = Vec::with_capacity(matched.len());
-    for (t, m) in matched {
+    out
+}
+
+/// (incoming tx, amount passed on) for each of `v`'s receipts with some of it passed on.
+fn forwarded_by(ds: &Dataset, v: u32, events: &[u32]) -> Vec<(u32, f64)> {
+    per_receipt(&links(ds, v, events))
+}
+
+/// Sums links per receipt, in receipt order.
+fn per_receipt(links: &[(u32, u32, f64)]) -> Vec<(u32, f64)> {
+    let mut sums: Vec<(u32, f64)> = links.iter().map(|&(r, _, m)| (r, m)).collect();
+    sums.sort_by_key(|&(r, _)| r);
+    let mut merged: Vec<(u32, f64)> = Vec::with_capacity(sums.len());
+    for (r, m) in sums {
         match merged.last_mut() {
-            Some(last) if last.0 == t => last.1 += m,
-            _ => merged.push((t, m)),
+            Some(last) if last.0 == r => last.1 += m,
+            _ => merged.push((r, m)),
         }
     }
     merged
+}
+
+/// The receipt account `v` passed on most of (the earliest among equals), as evidence: the
+/// incoming transfer, the outgoing payments that carried it and the amount; `events` are its
+/// transactions in time order. `None` when nothing was passed on.
+pub fn largest_forward(ds: &Dataset, v: u32, events: &[u32]) -> Option<Evidence> {
+    let links = links(ds, v, events);
+    let (receipt, passed_on) =
+        per_receipt(&links)
+            .into_iter()
+            .fold(None, |best: Option<(u32, f64)>, r| match best {
+                Some(b) if b.1 >= r.1 => Some(b),
+                _ => Some(r),
+            })?;
+    let mut onward: Vec<u32> = links
+        .iter()
+        .filter(|l| l.0 == receipt)
+        .map(|l| l.1)
+        .collect();
+    onward.dedup();
+    Some(Evidence::Forwarded {
+        account: v,
+        receipt,
+        onward,
+        passed_on,
+    })
 }
 
 /// Per-account forwarding features, from [`forwarded_amounts`].

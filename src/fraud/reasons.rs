@@ -4,11 +4,13 @@
 //! A [`Reason`] keeps its structured [`Evidence`] beside the sentence so tests (and the
 //! explorer) can go back to SQLite and check every figure.
 
-use super::dataset::{Dataset, Label};
+use super::dataset::{Dataset, Label, NONE};
 use super::detect::{BlockObject, Evidence};
 
 /// Accounts named in one sentence at most; the rest are counted.
 const NAMED_ACCOUNTS: usize = 5;
+/// Onward payments named in a forwarding reason at most; the rest are counted.
+const NAMED_PAYMENTS: usize = 3;
 
 /// One reason for a score.
 #[derive(Clone, Debug, PartialEq)]
@@ -256,6 +258,42 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
                 names(ds, accounts)
             )
         }
+        Evidence::Forwarded {
+            account: who,
+            receipt,
+            onward,
+            passed_on,
+        } => {
+            let r = *receipt as usize;
+            let last = onward
+                .last()
+                .map_or(tx.ts_secs[r], |&o| tx.ts_secs[o as usize]);
+            let mut parts: Vec<String> = onward
+                .iter()
+                .take(NAMED_PAYMENTS)
+                .map(|&o| {
+                    let o = o as usize;
+                    if tx.dst[o] == NONE {
+                        format!("cash-out {}", money(tx.amount[o]))
+                    } else {
+                        format!("{} to {}", money(tx.amount[o]), account(ds, tx.dst[o]))
+                    }
+                })
+                .collect();
+            if onward.len() > NAMED_PAYMENTS {
+                parts.push(format!("{} more", onward.len() - NAMED_PAYMENTS));
+            }
+            format!(
+                "{} passed on {} of the {} it received from {} at {} within {} ({})",
+                account(ds, *who),
+                money(*passed_on),
+                money(tx.amount[r]),
+                account(ds, tx.src[r]),
+                when(tx.ts_secs[r]),
+                duration(last - tx.ts_secs[r]),
+                parts.join(", ")
+            )
+        }
         Evidence::Community {
             accounts,
             internal_pairs,
@@ -289,6 +327,7 @@ pub fn involves(ds: &Dataset, ev: &Evidence, v: u32) -> bool {
                 || scatter.counterparties.contains(&v)
         }
         Evidence::CardBurst { tx, .. } => tx.iter().any(|&t| ds.tx.src[t as usize] == v),
+        Evidence::Forwarded { account, .. } => *account == v,
     }
 }
 

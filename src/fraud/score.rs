@@ -19,6 +19,7 @@ use super::features::{
     FeatureContext, FeatureMatrix, NeighbourModel, out_of_fold_label_features_with,
     structural_features,
 };
+use super::forwarding::{FORWARDED_SHARE, largest_forward};
 use super::gbm::{Gbm, GbmError, GbmParams};
 use super::graph::TxGraph;
 use super::model::{
@@ -949,6 +950,7 @@ fn assemble(prep: &Prepared<'_>, scores: &[f64]) -> (Vec<AccountScore>, Vec<Clus
         });
     }
     let fm = &prep.structural;
+    let (event_off, events) = ds.account_events();
     let accounts: Vec<AccountScore> = (0..n as u32)
         .map(|v| {
             let mut reasons: Vec<Reason> = Vec::new();
@@ -984,7 +986,8 @@ fn assemble(prep: &Prepared<'_>, scores: &[f64]) -> (Vec<AccountScore>, Vec<Clus
             if let Some(r) = labelled_neighbour_reason(ds, v, money_nbrs, &ident_nbrs) {
                 reasons.push(r);
             }
-            reasons.extend(behaviour_reasons(fm, v));
+            let events = &events[event_off[v as usize]..event_off[v as usize + 1]];
+            reasons.extend(behaviour_reasons(ds, fm, v, events));
             if reasons.is_empty() {
                 reasons.extend(member_of);
             }
@@ -1037,8 +1040,26 @@ fn identity_neighbours(prep: &Prepared<'_>, v: u32) -> Vec<u32> {
     out
 }
 
-fn behaviour_reasons(fm: &FeatureMatrix, v: u32) -> Vec<Reason> {
+/// Smallest amount passed on that a forwarding reason reports (in the data's currency).
+const FORWARD_REASON_MIN_AMOUNT: f64 = 500.0;
+
+/// Reasons from the account's own behaviour; `events` are its transactions in time order.
+fn behaviour_reasons(ds: &Dataset, fm: &FeatureMatrix, v: u32, events: &[u32]) -> Vec<Reason> {
     let mut out = Vec::new();
+    let forwarded_share = fm.get("received_forwarded_share", v);
+    let forwarded = (fm.get("received_forwarded_max", v) as f64).exp_m1();
+    let mut trail = false;
+    if forwarded_share >= FORWARDED_SHARE as f32
+        && forwarded >= FORWARD_REASON_MIN_AMOUNT
+        && let Some(e) = largest_forward(ds, v, events)
+    {
+        out.push(Reason {
+            text: describe(ds, &e),
+            weight: 0.3,
+            evidence: Some(e),
+        });
+        trail = true;
+    }
     let max_1h = fm.get("max_tx_1h", v);
     if max_1h >= 10.0 {
         out.push(Reason {
@@ -1049,7 +1070,7 @@ fn behaviour_reasons(fm: &FeatureMatrix, v: u32) -> Vec<Reason> {
     }
     let pass = fm.get("pass_through", v);
     let received = (fm.get("in_amount", v) as f64).exp_m1();
-    if pass >= 0.9 && received >= 1_000.0 {
+    if pass >= 0.9 && received >= 1_000.0 && !trail {
         let dwell = fm.get("dwell_hours", v);
         let dwell_text = if dwell >= 0.0 {
             format!(
@@ -1256,6 +1277,11 @@ pub fn evidence_transactions(ev: &Evidence) -> Vec<u32> {
             t.extend(&scatter.tx);
             t
         }
+        Evidence::Forwarded {
+            receipt, onward, ..
+        } => std::iter::once(*receipt)
+            .chain(onward.iter().copied())
+            .collect(),
         Evidence::SharedEntity { .. }
         | Evidence::SimilarIdentifiers { .. }
         | Evidence::DenseBlock { .. }

@@ -230,6 +230,17 @@ pub enum Evidence {
         /// Weighted links per node (FRAUDAR's objective).
         density: f64,
     },
+    /// Money an account received and passed on soon after (a mule's or collector's trail).
+    Forwarded {
+        /// The account that passed the money on.
+        account: u32,
+        /// The incoming transfer (transaction index).
+        receipt: u32,
+        /// The outgoing transfers and cash-outs that carried it on, in time order.
+        onward: Vec<u32>,
+        /// How much of the receipt they carried (at most the receipt's amount).
+        passed_on: f64,
+    },
     /// A community found by label propagation on the money graph.
     Community {
         /// Members (sorted).
