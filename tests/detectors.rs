@@ -324,3 +324,67 @@ fn forwarding_matches_money_passed_on_soon_oldest_first() {
     assert_eq!(f.sent_forwarded_payees[3], 0.0);
     assert_eq!(f.sent_forwarded_amount[3], 0.0);
 }
+
+#[test]
+fn takeover_finds_accounts_drained_on_their_payees_device() {
+    use sightline::fraud::detect::detect_takeovers;
+    const D: i64 = 86_400;
+    // (ts, src, dst, amount, device name)
+    let mut rows: Vec<(i64, u32, u32, f64, &str)> = vec![
+        // The taker (0) uses its kit K itself first.
+        (T0, 0, 5, 20.0, "K"),
+        // Victims 1 and 2 pay on their own phones for weeks…
+        // …then are drained to 0 on K.
+        (T0 + 30 * D, 1, 0, 900.0, "K"),
+        (T0 + 31 * D, 2, 0, 1_200.0, "K"),
+        (T0 + 31 * D + 60, 2, 0, 700.0, "K"),
+        // A family tablet F is the main device of both parent 3 and child 4: not foreign.
+        (T0 + 32 * D, 4, 3, 50.0, "F"),
+        (T0 + 33 * D, 3, 4, 50.0, "F"),
+        // One payer on another account's device is not a ring.
+        (T0 + 34 * D, 8, 9, 20.0, "P"),
+        (T0 + 35 * D, 7, 8, 400.0, "P"),
+    ];
+    for k in 0..10 {
+        rows.push((T0 + k * D + 100, 1, 6, 30.0, "V1"));
+        rows.push((T0 + k * D + 200, 2, 6, 30.0, "V2"));
+        rows.push((T0 + k * D + 300, 3, 6, 30.0, "F"));
+        rows.push((T0 + k * D + 400, 4, 6, 30.0, "F"));
+        rows.push((T0 + k * D + 500, 7, 6, 30.0, "V7"));
+    }
+    let transfers: Vec<(i64, u32, u32, f64)> = rows.iter().map(|r| (r.0, r.1, r.2, r.3)).collect();
+    let mut ds = dataset_from_transfers(10, &transfers);
+    let mut names: Vec<&str> = rows.iter().map(|r| r.4).collect();
+    names.sort_unstable();
+    names.dedup();
+    let ids: Vec<u32> = names
+        .iter()
+        .map(|n| add_entity(&mut ds, EntityKind::Device, n))
+        .collect();
+    let device_of = |name: &str| ids[names.iter().position(|n| *n == name).expect("name")];
+    for i in 0..ds.tx.len() {
+        let r = rows.iter().find(|r| r.0 == ds.tx.ts_secs[i]).expect("row");
+        ds.tx.device[i] = device_of(r.4);
+    }
+    let hits = detect_takeovers(&ds, &[]);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let hit = &hits[0];
+    assert_eq!(hit.typology, Typology::AccountTakeover);
+    assert_eq!(hit.members, vec![0, 1, 2]);
+    match &hit.evidence[0] {
+        Evidence::Takeover {
+            device,
+            payers,
+            payees,
+            tx,
+        } => {
+            assert_eq!(*device, device_of("K"));
+            assert_eq!(payers, &vec![1, 2]);
+            assert_eq!(payees, &vec![0]);
+            assert_eq!(tx.len(), 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A hub identifier (public Wi-Fi, a shop's kiosk) links nobody.
+    assert!(detect_takeovers(&ds, &[device_of("K")]).is_empty());
+}

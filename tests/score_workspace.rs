@@ -306,6 +306,27 @@ fn check_evidence(
             }
             assert!((total - h.total_amount).abs() < 1e-6);
         }
+        Evidence::Takeover {
+            device,
+            payers,
+            payees,
+            tx,
+        } => {
+            let db = |a: &u32| report.accounts[*a as usize].db_id;
+            let payers: HashSet<i64> = payers.iter().map(db).collect();
+            let payees: HashSet<i64> = payees.iter().map(db).collect();
+            for &t in tx {
+                let (src, dst, dev): (i64, i64, i64) = conn
+                    .query_row(
+                        "SELECT src_account, dst_account, device_id FROM transactions WHERE id = ?1",
+                        [tx_db(t)],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .expect("takeover payment");
+                assert!(payers.contains(&src) && payees.contains(&dst));
+                assert_eq!(dev, ds.entities.db_id[*device as usize]);
+            }
+        }
         Evidence::Forwarded {
             account,
             receipt,

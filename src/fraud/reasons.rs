@@ -258,6 +258,31 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
                 names(ds, accounts)
             )
         }
+        Evidence::Takeover {
+            device,
+            payers,
+            payees,
+            tx: payments,
+        } => {
+            let total: f64 = payments.iter().map(|&t| tx.amount[t as usize]).sum();
+            let first = payments.first().map_or(0, |&t| tx.ts_secs[t as usize]);
+            let last = payments.last().map_or(0, |&t| tx.ts_secs[t as usize]);
+            let (them, it) = if payees.len() == 1 {
+                (account(ds, payees[0]).to_string(), "uses it")
+            } else {
+                (names(ds, payees), "use it")
+            };
+            format!(
+                "{} accounts ({}) paid {them} {} in {} transfers on {} (from {} to {}): {them} {it} itself, the payers rarely do",
+                payers.len(),
+                names(ds, payers),
+                money(total),
+                payments.len(),
+                entity(ds, *device),
+                when(first),
+                when(last)
+            )
+        }
         Evidence::Forwarded {
             account: who,
             receipt,
@@ -328,6 +353,7 @@ pub fn involves(ds: &Dataset, ev: &Evidence, v: u32) -> bool {
         }
         Evidence::CardBurst { tx, .. } => tx.iter().any(|&t| ds.tx.src[t as usize] == v),
         Evidence::Forwarded { account, .. } => *account == v,
+        Evidence::Takeover { payers, payees, .. } => payers.contains(&v) || payees.contains(&v),
     }
 }
 

@@ -478,7 +478,7 @@ fn typology_weight(t: Typology) -> f64 {
     match t {
         Typology::CardTesting => 0.9,
         Typology::Cycle | Typology::ScatterGather => 0.8,
-        Typology::SharedIdentity | Typology::GatherScatter => 0.7,
+        Typology::SharedIdentity | Typology::GatherScatter | Typology::AccountTakeover => 0.7,
         Typology::FanIn | Typology::FanOut | Typology::DenseBlock => 0.6,
         Typology::MoneyCommunity => 0.3,
     }
@@ -1269,6 +1269,7 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), ScoreError> {
 pub fn evidence_transactions(ev: &Evidence) -> Vec<u32> {
     match ev {
         Evidence::Cycle { tx, .. }
+        | Evidence::Takeover { tx, .. }
         | Evidence::ScatterGather { tx, .. }
         | Evidence::CardBurst { tx, .. } => tx.clone(),
         Evidence::FanIn(h) | Evidence::FanOut(h) => h.tx.clone(),

@@ -9,6 +9,7 @@ mod cycles;
 mod dense;
 mod fans;
 mod identity;
+mod takeover;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -21,6 +22,7 @@ pub use cycles::detect_cycles;
 pub use dense::{DenseInput, densest_blocks};
 pub use fans::{FanHit, detect_fans, detect_gather_scatter, detect_scatter_gather};
 pub use identity::detect_shared_identity;
+pub use takeover::detect_takeovers;
 
 const DAY_SECS: i64 = 86_400;
 
@@ -114,6 +116,8 @@ pub enum Typology {
     GatherScatter,
     /// Many small or declined card attempts at one merchant in minutes.
     CardTesting,
+    /// Several accounts paying a payee from a device the payee uses and they rarely do.
+    AccountTakeover,
     /// A block of accounts and merchants/devices/codes with far more links than chance.
     DenseBlock,
     /// A tight community of the money graph.
@@ -131,13 +135,14 @@ impl Typology {
             Self::ScatterGather => "scatter_gather",
             Self::GatherScatter => "gather_scatter",
             Self::CardTesting => "card_testing",
+            Self::AccountTakeover => "account_takeover",
             Self::DenseBlock => "dense_block",
             Self::MoneyCommunity => "money_community",
         }
     }
 
     /// All typologies, in a fixed order (feature columns follow it).
-    pub const ALL: [Typology; 9] = [
+    pub const ALL: [Typology; 10] = [
         Self::SharedIdentity,
         Self::Cycle,
         Self::FanIn,
@@ -145,6 +150,7 @@ impl Typology {
         Self::ScatterGather,
         Self::GatherScatter,
         Self::CardTesting,
+        Self::AccountTakeover,
         Self::DenseBlock,
         Self::MoneyCommunity,
     ];
@@ -217,6 +223,17 @@ pub enum Evidence {
         /// Merchant entity index.
         merchant: u32,
         /// Transaction indices in the burst, in time order.
+        tx: Vec<u32>,
+    },
+    /// Payments from several accounts on a device their payee uses itself (account takeover).
+    Takeover {
+        /// Device entity index.
+        device: u32,
+        /// The paying (taken-over) accounts (sorted).
+        payers: Vec<u32>,
+        /// The accounts paid, which use the device themselves (sorted).
+        payees: Vec<u32>,
+        /// The payments, in time order.
         tx: Vec<u32>,
     },
     /// A dense block (FRAUDAR).
@@ -318,7 +335,7 @@ pub struct AccountSignals {
     /// Strength of its own most telling shared identifier (not its component's).
     pub identity_strength: Vec<f32>,
     /// Strongest raw hit holding the account, per typology (in [`Typology::ALL`] order).
-    pub hit_strength: Vec<[f32; 9]>,
+    pub hit_strength: Vec<[f32; Typology::ALL.len()]>,
     /// Days between the first and last first-use of its most shared identifier.
     pub sharing_span_days: Vec<f32>,
     /// Size of its label-propagation community.
@@ -348,7 +365,7 @@ impl AccountSignals {
             shared_identifier_kinds: z.clone(),
             hub_identifiers: z.clone(),
             identity_strength: z.clone(),
-            hit_strength: vec![[0.0; 9]; n],
+            hit_strength: vec![[0.0; Typology::ALL.len()]; n],
             sharing_span_days: z.clone(),
             community_size: vec![1.0; n],
             community_internal_share: z,
@@ -459,6 +476,10 @@ pub fn detect_all(
     det.signals.sharing_span_days = ident.signals.span_days;
     det.hub_entities = ident.hubs;
     det.candidates.extend(ident.candidates);
+    let t = std::time::Instant::now();
+    det.candidates
+        .extend(detect_takeovers(ds, &det.hub_entities));
+    timed("takeover", t);
     // Cycles.
     for c in &cyc.candidates {
         let len = c.members.len() as f32;
