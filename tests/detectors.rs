@@ -388,3 +388,59 @@ fn takeover_finds_accounts_drained_on_their_payees_device() {
     // A hub identifier (public Wi-Fi, a shop's kiosk) links nobody.
     assert!(detect_takeovers(&ds, &[device_of("K")]).is_empty());
 }
+
+#[test]
+fn relays_group_one_off_money_passed_on_and_leave_wages_and_rent_alone() {
+    use sightline::fraud::detect::detect_relays;
+    use sightline::fraud::forwarding::forwarded_amounts;
+    const H: i64 = 3_600;
+    const D: i64 = 86_400;
+    let mut t = vec![
+        // A chain: 0 → 1 → 2 → 3, 1 and 2 each passing the money on within a day.
+        (T0, 0, 1, 5_000.0),
+        (T0 + 20 * H, 1, 2, 4_900.0),
+        (T0 + 40 * H, 2, 3, 4_800.0),
+        // A fan: 4 pays 5 and 6 once each; both pass it on at once.
+        (T0, 4, 5, 2_000.0),
+        (T0 + 2 * H, 4, 6, 2_000.0),
+        (T0 + 5 * H, 5, 10, 1_900.0),
+        (T0 + 6 * H, 6, 11, 1_950.0),
+        // A small chain under the amount floor.
+        (T0, 12, 13, 100.0),
+        (T0 + H, 13, 14, 100.0),
+        (T0 + 2 * H, 14, 15, 100.0),
+    ];
+    // Wages passed on as rent every month: 7 pays 8, 8 pays 9 (its landlord), 9 pays 16.
+    for m in 0..3 {
+        t.push((T0 + m * 30 * D, 7, 8, 2_500.0));
+        t.push((T0 + m * 30 * D + D, 8, 9, 2_400.0));
+        t.push((T0 + m * 30 * D + 2 * D, 9, 16, 2_300.0));
+    }
+    let ds = dataset_from_transfers(17, &t);
+    let g = TxGraph::build(&ds);
+    let (off, ev) = ds.account_events();
+    let fwd = forwarded_amounts(&ds, &off, &ev);
+    let hits = detect_relays(&ds, &g, &fwd, &off, &ev);
+    let mut groups: Vec<Vec<u32>> = hits.iter().map(|c| c.members.clone()).collect();
+    groups.sort();
+    // 3 keeps what it got: it is where the chain ends, not a relay.
+    assert_eq!(groups, vec![vec![0, 1, 2], vec![4, 5, 6]], "{hits:?}");
+    for c in &hits {
+        assert_eq!(c.typology, Typology::RapidRelay);
+        assert!(!c.evidence.is_empty());
+        for e in &c.evidence {
+            let Evidence::Forwarded { account, .. } = e else {
+                panic!("{e:?}")
+            };
+            assert!(c.members.contains(account));
+        }
+    }
+    // The chain is stronger than the fan.
+    let strength = |first: u32| {
+        hits.iter()
+            .find(|c| c.members[0] == first)
+            .map(|c| c.strength)
+            .expect("group")
+    };
+    assert!(strength(0) > strength(4));
+}

@@ -461,7 +461,11 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     {
         fm.push(name, kit.iter().map(|r| r[i]).collect());
     }
-    let fwd = forwarding_features(ds, &forwarded_amounts(ds, &off, &ev));
+    let fwd = if ctx.det.forwarded.len() == ds.tx.len() {
+        forwarding_features(ds, &ctx.det.forwarded)
+    } else {
+        forwarding_features(ds, &forwarded_amounts(ds, &off, &ev))
+    };
     fm.push("received_forwarded_max", fwd.received_forwarded_max);
     fm.push("received_forwarded_share", fwd.received_forwarded_share);
     fm.push("sent_forwarded_amount", fwd.sent_forwarded_amount);

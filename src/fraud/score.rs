@@ -479,7 +479,7 @@ fn typology_weight(t: Typology) -> f64 {
         Typology::CardTesting => 0.9,
         Typology::Cycle | Typology::ScatterGather => 0.8,
         Typology::SharedIdentity | Typology::GatherScatter | Typology::AccountTakeover => 0.7,
-        Typology::FanIn | Typology::FanOut | Typology::DenseBlock => 0.6,
+        Typology::FanIn | Typology::FanOut | Typology::DenseBlock | Typology::RapidRelay => 0.6,
         Typology::MoneyCommunity => 0.3,
     }
 }

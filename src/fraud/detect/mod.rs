@@ -9,6 +9,7 @@ mod cycles;
 mod dense;
 mod fans;
 mod identity;
+mod relay;
 mod takeover;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,7 @@ pub use cycles::detect_cycles;
 pub use dense::{DenseInput, densest_blocks};
 pub use fans::{FanHit, detect_fans, detect_gather_scatter, detect_scatter_gather};
 pub use identity::detect_shared_identity;
+pub use relay::detect_relays;
 pub use takeover::detect_takeovers;
 
 const DAY_SECS: i64 = 86_400;
@@ -118,6 +120,8 @@ pub enum Typology {
     CardTesting,
     /// Several accounts paying a payee from a device the payee uses and they rarely do.
     AccountTakeover,
+    /// Money passed on within days along a chain or fan of accounts (mule layering).
+    RapidRelay,
     /// A block of accounts and merchants/devices/codes with far more links than chance.
     DenseBlock,
     /// A tight community of the money graph.
@@ -136,13 +140,14 @@ impl Typology {
             Self::GatherScatter => "gather_scatter",
             Self::CardTesting => "card_testing",
             Self::AccountTakeover => "account_takeover",
+            Self::RapidRelay => "rapid_relay",
             Self::DenseBlock => "dense_block",
             Self::MoneyCommunity => "money_community",
         }
     }
 
     /// All typologies, in a fixed order (feature columns follow it).
-    pub const ALL: [Typology; 10] = [
+    pub const ALL: [Typology; 11] = [
         Self::SharedIdentity,
         Self::Cycle,
         Self::FanIn,
@@ -151,6 +156,7 @@ impl Typology {
         Self::GatherScatter,
         Self::CardTesting,
         Self::AccountTakeover,
+        Self::RapidRelay,
         Self::DenseBlock,
         Self::MoneyCommunity,
     ];
@@ -388,6 +394,9 @@ pub struct Detections {
     pub hub_entities: Vec<u32>,
     /// Notes on bounds that were hit (shown in metrics).
     pub notes: Vec<String>,
+    /// Per transaction, the amount its receiver passed on soon after
+    /// ([`crate::fraud::forwarding::forwarded_amounts`]).
+    pub forwarded: Vec<f64>,
 }
 
 /// Runs every detector. Returns `None` when `cancel` was set.
@@ -480,6 +489,12 @@ pub fn detect_all(
     det.candidates
         .extend(detect_takeovers(ds, &det.hub_entities));
     timed("takeover", t);
+    let t = std::time::Instant::now();
+    let (off, events) = ds.account_events();
+    det.forwarded = crate::fraud::forwarding::forwarded_amounts(ds, &off, &events);
+    det.candidates
+        .extend(detect_relays(ds, g, &det.forwarded, &off, &events));
+    timed("relay", t);
     // Cycles.
     for c in &cyc.candidates {
         let len = c.members.len() as f32;
