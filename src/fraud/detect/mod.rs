@@ -687,6 +687,9 @@ fn community_candidates(
     }
 }
 
+/// Pieces of evidence a cluster keeps.
+const CLUSTER_EVIDENCE: usize = 3;
+
 /// Merges hits of the same typology that share an account into one cluster, never past
 /// `max_size` accounts, strongest hits first so a merge cap keeps the best ones together.
 pub fn merge_candidates(cands: &[Candidate], max_size: usize) -> Vec<Cluster> {
@@ -737,11 +740,20 @@ pub fn merge_candidates(cands: &[Candidate], max_size: usize) -> Vec<Cluster> {
             let best = g.iter().map(|&i| cands[i].strength).fold(0.0f64, f64::max);
             let hits = g.len() as u32;
             let strength = (best + 0.05 * (hits as f64 - 1.0).min(4.0)).min(1.0);
-            let evidence = g
+            // One piece from each of the strongest hits first, then more from the same hits
+            // (a relay group's several forwarding accounts), three at most.
+            let mut evidence: Vec<Evidence> = g
                 .iter()
-                .take(3)
-                .flat_map(|&i| cands[i].evidence.iter().take(1).cloned())
+                .take(CLUSTER_EVIDENCE)
+                .filter_map(|&i| cands[i].evidence.first().cloned())
                 .collect();
+            for &i in &g {
+                for e in cands[i].evidence.iter().skip(1) {
+                    if evidence.len() < CLUSTER_EVIDENCE {
+                        evidence.push(e.clone());
+                    }
+                }
+            }
             clusters.push(Cluster {
                 typology: t,
                 members,
