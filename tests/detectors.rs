@@ -295,8 +295,7 @@ fn forwarding_matches_money_passed_on_soon_oldest_first() {
             (2 * H, 6, 9, 1_050.0),
         ],
     );
-    let (off, ev) = ds.account_events();
-    let fwd = forwarded_amounts(&ds, &off, &ev);
+    let fwd = forwarded_amounts(&ds, &ds.account_events());
     let amount_of = |src: u32, dst: u32| {
         let i = (0..ds.tx.len())
             .find(|&i| ds.tx.src[i] == src && ds.tx.dst[i] == dst)
@@ -418,9 +417,9 @@ fn relays_group_one_off_money_passed_on_and_leave_wages_and_rent_alone() {
     }
     let ds = dataset_from_transfers(17, &t);
     let g = TxGraph::build(&ds);
-    let (off, ev) = ds.account_events();
-    let fwd = forwarded_amounts(&ds, &off, &ev);
-    let hits = detect_relays(&ds, &g, &fwd, &off, &ev);
+    let events = ds.account_events();
+    let fwd = forwarded_amounts(&ds, &events);
+    let hits = detect_relays(&ds, &g, &fwd, &events);
     let mut groups: Vec<Vec<u32>> = hits.iter().map(|c| c.members.clone()).collect();
     groups.sort();
     // 3 keeps what it got: it is where the chain ends, not a relay.

@@ -186,11 +186,23 @@ pub struct Dataset {
     pub labels: Vec<Label>,
 }
 
+/// Each account's transactions (as payer or payee) in time order, as compressed rows.
+#[derive(Clone, Debug, Default)]
+pub struct AccountEvents {
+    offsets: Vec<usize>,
+    events: Vec<u32>,
+}
+
+impl AccountEvents {
+    /// Account `v`'s transaction indices, in time order.
+    pub fn of(&self, v: u32) -> &[u32] {
+        &self.events[self.offsets[v as usize]..self.offsets[v as usize + 1]]
+    }
+}
+
 impl Dataset {
-    /// Number of accounts.
-    /// Transaction indices per account (as payer or payee), in time order, as compressed
-    /// rows: account `v`'s are `events[offsets[v]..offsets[v + 1]]`.
-    pub fn account_events(&self) -> (Vec<usize>, Vec<u32>) {
+    /// Transaction indices per account (as payer or payee), in time order.
+    pub fn account_events(&self) -> AccountEvents {
         let n = self.n_accounts();
         let tx = &self.tx;
         let mut off = vec![0usize; n + 1];
@@ -215,9 +227,13 @@ impl Dataset {
                 cur[d as usize] += 1;
             }
         }
-        (off, ev)
+        AccountEvents {
+            offsets: off,
+            events: ev,
+        }
     }
 
+    /// Number of accounts.
     pub fn n_accounts(&self) -> usize {
         self.accounts.db_id.len()
     }

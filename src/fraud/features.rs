@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use super::csr::{Csr, PageRankGraph, PageRankOptions};
 use super::dataset::{Dataset, Label, NONE};
 use super::detect::{Detections, Typology};
-use super::forwarding::{forwarded_amounts, forwarding_features};
+use super::forwarding::forwarding_features;
 use super::gbm::{Gbm, GbmParams};
 use super::graph::TxGraph;
 use super::motifs::{Motifs, motif_counts};
@@ -441,14 +441,14 @@ fn foreign_kit(ctx: &FeatureContext<'_>, v: u32, events: &[u32]) -> [f32; 3] {
 pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     let ds = ctx.ds;
     let n = ds.n_accounts();
-    let (off, ev) = ds.account_events();
+    let events = &ctx.det.events;
     let acts: Vec<Activity> = (0..n)
         .into_par_iter()
-        .map(|v| activity(ds, ctx.graph, v as u32, &ev[off[v]..off[v + 1]]))
+        .map(|v| activity(ds, ctx.graph, v as u32, events.of(v as u32)))
         .collect();
     let kit: Vec<[f32; 3]> = (0..n)
         .into_par_iter()
-        .map(|v| foreign_kit(ctx, v as u32, &ev[off[v]..off[v + 1]]))
+        .map(|v| foreign_kit(ctx, v as u32, events.of(v as u32)))
         .collect();
     let mut fm = FeatureMatrix::default();
     for (i, name) in [
@@ -461,11 +461,7 @@ pub fn structural_features(ctx: &FeatureContext<'_>) -> FeatureMatrix {
     {
         fm.push(name, kit.iter().map(|r| r[i]).collect());
     }
-    let fwd = if ctx.det.forwarded.len() == ds.tx.len() {
-        forwarding_features(ds, &ctx.det.forwarded)
-    } else {
-        forwarding_features(ds, &forwarded_amounts(ds, &off, &ev))
-    };
+    let fwd = forwarding_features(ds, &ctx.det.forwarded);
     fm.push("received_forwarded_max", fwd.received_forwarded_max);
     fm.push("received_forwarded_share", fwd.received_forwarded_share);
     fm.push("sent_forwarded_amount", fwd.sent_forwarded_amount);

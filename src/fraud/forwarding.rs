@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
-use super::dataset::{Dataset, NONE};
+use super::dataset::{AccountEvents, Dataset, NONE};
 use super::detect::Evidence;
 
 /// How long received money may wait and still count as forwarded.
@@ -21,13 +21,12 @@ pub const FORWARD_WINDOW_SECS: i64 = 7 * 86_400;
 pub const FORWARDED_SHARE: f64 = 0.8;
 
 /// Per incoming transfer (indexed like `ds.tx`): the amount its receiver passed on within the
-/// window; zero for merchant payments, cash-outs, declined and self transfers. `off` and
-/// `events` are [`Dataset::account_events`].
-pub fn forwarded_amounts(ds: &Dataset, off: &[usize], events: &[u32]) -> Vec<f64> {
+/// window; zero for merchant payments, cash-outs, declined and self transfers.
+pub fn forwarded_amounts(ds: &Dataset, events: &AccountEvents) -> Vec<f64> {
     let n = ds.n_accounts();
     let per_account: Vec<Vec<(u32, f64)>> = (0..n)
         .into_par_iter()
-        .map(|v| forwarded_by(ds, v as u32, &events[off[v]..off[v + 1]]))
+        .map(|v| forwarded_by(ds, v as u32, events.of(v as u32)))
         .collect();
     let mut out = vec![0.0; ds.tx.len()];
     for list in per_account {

@@ -950,7 +950,6 @@ fn assemble(prep: &Prepared<'_>, scores: &[f64]) -> (Vec<AccountScore>, Vec<Clus
         });
     }
     let fm = &prep.structural;
-    let (event_off, events) = ds.account_events();
     let accounts: Vec<AccountScore> = (0..n as u32)
         .map(|v| {
             let mut reasons: Vec<Reason> = Vec::new();
@@ -986,8 +985,7 @@ fn assemble(prep: &Prepared<'_>, scores: &[f64]) -> (Vec<AccountScore>, Vec<Clus
             if let Some(r) = labelled_neighbour_reason(ds, v, money_nbrs, &ident_nbrs) {
                 reasons.push(r);
             }
-            let events = &events[event_off[v as usize]..event_off[v as usize + 1]];
-            reasons.extend(behaviour_reasons(ds, fm, v, events));
+            reasons.extend(behaviour_reasons(ds, fm, v, det.events.of(v)));
             if reasons.is_empty() {
                 reasons.extend(member_of);
             }

@@ -15,7 +15,7 @@ mod takeover;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::csr::{Csr, UnionFind, label_propagation_with};
-use super::dataset::Dataset;
+use super::dataset::{AccountEvents, Dataset};
 use super::graph::TxGraph;
 
 pub use bursts::detect_card_bursts;
@@ -394,6 +394,9 @@ pub struct Detections {
     pub hub_entities: Vec<u32>,
     /// Notes on bounds that were hit (shown in metrics).
     pub notes: Vec<String>,
+    /// Each account's transactions in time order (read once, shared with features and
+    /// reasons).
+    pub events: AccountEvents,
     /// Per transaction, the amount its receiver passed on soon after
     /// ([`crate::fraud::forwarding::forwarded_amounts`]).
     pub forwarded: Vec<f64>,
@@ -490,10 +493,10 @@ pub fn detect_all(
         .extend(detect_takeovers(ds, &det.hub_entities));
     timed("takeover", t);
     let t = std::time::Instant::now();
-    let (off, events) = ds.account_events();
-    det.forwarded = crate::fraud::forwarding::forwarded_amounts(ds, &off, &events);
+    det.events = ds.account_events();
+    det.forwarded = crate::fraud::forwarding::forwarded_amounts(ds, &det.events);
     det.candidates
-        .extend(detect_relays(ds, g, &det.forwarded, &off, &events));
+        .extend(detect_relays(ds, g, &det.forwarded, &det.events));
     timed("relay", t);
     // Cycles.
     for c in &cyc.candidates {

@@ -9,7 +9,7 @@
 
 use super::{Candidate, Typology};
 use crate::fraud::csr::UnionFind;
-use crate::fraud::dataset::Dataset;
+use crate::fraud::dataset::{AccountEvents, Dataset};
 use crate::fraud::forwarding::{FORWARDED_SHARE, largest_forward};
 use crate::fraud::graph::TxGraph;
 
@@ -26,14 +26,13 @@ const MAX_GROUP: usize = 30;
 const MAX_EVIDENCE: usize = 5;
 
 /// Finds relay groups from the amounts each transfer's receiver passed on (`forwarded`,
-/// indexed like `ds.tx`); `off` and `events` are [`Dataset::account_events`]. Only one-off
+/// indexed like `ds.tx`) and each account's transactions (`events`). Only one-off
 /// transfers count as links: a payer's recurring payments passed on are ordinary budgeting.
 pub fn detect_relays(
     ds: &Dataset,
     g: &TxGraph,
     forwarded: &[f64],
-    off: &[usize],
-    events: &[u32],
+    events: &AccountEvents,
 ) -> Vec<Candidate> {
     let tx = &ds.tx;
     let n = ds.n_accounts();
@@ -43,7 +42,7 @@ pub fn detect_relays(
         out.binary_search_by_key(&b, |p| p.dst)
             .map_or(0, |k| out[k].count)
     };
-    let links: Vec<(u32, u32)> = (0..tx.len())
+    let mut links: Vec<(u32, u32)> = (0..tx.len())
         .filter(|&i| {
             tx.amount[i] >= MIN_LINK_AMOUNT
                 && forwarded[i] >= FORWARDED_SHARE * tx.amount[i]
@@ -57,12 +56,11 @@ pub fn detect_relays(
     }
     let comps = uf.components();
     // Per account: distinct accounts it paid that relayed, and that paid it and it relayed.
-    let mut pairs = links.clone();
-    pairs.sort_unstable();
-    pairs.dedup();
+    links.sort_unstable();
+    links.dedup();
     let mut relayed_payees = vec![0u32; n];
     let mut relayed_payers = vec![0u32; n];
-    for &(a, b) in &pairs {
+    for &(a, b) in &links {
         relayed_payees[a as usize] += 1;
         relayed_payers[b as usize] += 1;
     }
@@ -90,7 +88,7 @@ pub fn detect_relays(
         let evidence = members
             .iter()
             .filter(|&&v| relayed_payers[v as usize] > 0)
-            .filter_map(|&v| largest_forward(ds, v, &events[off[v as usize]..off[v as usize + 1]]))
+            .filter_map(|&v| largest_forward(ds, v, events.of(v)))
             .take(MAX_EVIDENCE)
             .collect();
         let strength =
