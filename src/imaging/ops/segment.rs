@@ -32,6 +32,9 @@ pub const GAP_BRIDGE_RADIUS_PX: i32 = 2;
 /// Box-blurred 0/1 masks carry running-sum rounding; below this is "none in the window",
 /// above [`FULL`] is "all of it".
 const EMPTY: f32 = 1e-3;
+/// A hole's texture is judged on its pixels at least this far (Chebyshev) from its outline
+/// when it has enough of them: closer in, the surrounding edge's blur ramp dominates.
+const TEXTURE_INSET_PX: usize = 4;
 /// A thin enclosed region opens as a see-through hole when 90 % of its pixels are within this
 /// fraction of the low colour threshold from the backdrop (shadow-tolerant distance) (a glass body's reflections reach
 /// about 0.6; backdrop seen through a gap about 0.3–0.4 on the fixtures).
@@ -420,8 +423,8 @@ fn region_gradient(planes: &[Vec<f32>; 3], region: &[bool], w: usize, h: usize) 
 /// loop) when it is ringed by opaque product (colour evidence within 2 px of at least 3/4 of
 /// its outline), looks like the backdrop (hue within half the low threshold; darkening from
 /// the product's shadow allowed) and is as smooth as the backdrop (90th-percentile gradient
-/// below 1.4× the border's noise, measured inside the region only so that the straps' own
-/// edges do not count; a region too thin for that measure must instead keep its colour within
+/// below 1.4× the border's noise, measured inside the region only and away from its outline
+/// so that the straps' own edges and their blur do not count; a region too thin for that measure must instead keep its colour within
 /// [`THIN_HOLE_SPREAD`] of the low threshold or its luminance within
 /// [`THIN_HOLE_LUMA_SPREAD`] of the border's luminance noise). Anything else enclosed — the
 /// body of a glass bottle ringed by its own rims, a white sole outlined by shading — is product.
@@ -479,6 +482,7 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
         }
     }
     let mut texture: Option<Vec<f32>> = None;
+    let mut outside_near: Option<Vec<f32>> = None;
     let open: Vec<bool> = (0..k)
         .map(|l| {
             if l == 0 || sizes[l] < min_px || ring[l] == 0 {
@@ -513,7 +517,20 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
             }
             let texture =
                 texture.get_or_insert_with(|| region_gradient(cues.planes, &free_inside, w, h));
-            let tex = percentile(core.iter().map(|&i| texture[i]).collect(), 0.9)
+            // The region's own rim is the soft ramp of the surrounding edge (lens blur spreads
+            // a dark handle a pixel or two into its hole): judge the texture deeper inside when
+            // the region has a deeper inside.
+            let outside = outside_near.get_or_insert_with(|| {
+                let out: Vec<bool> = free_inside.iter().map(|&f| !f).collect();
+                near(&out, TEXTURE_INSET_PX)
+            });
+            let deep: Vec<usize> = core
+                .iter()
+                .copied()
+                .filter(|&i| outside[i] < EMPTY)
+                .collect();
+            let judged = if deep.len() >= 5 { &deep } else { core };
+            let tex = percentile(judged.iter().map(|&i| texture[i]).collect(), 0.9)
                 .unwrap_or(f32::INFINITY);
             tex < 1.4 * cues.noise
         })
