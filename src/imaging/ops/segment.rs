@@ -32,9 +32,10 @@ pub const GAP_BRIDGE_RADIUS_PX: i32 = 2;
 /// Box-blurred 0/1 masks carry running-sum rounding; below this is "none in the window",
 /// above [`FULL`] is "all of it".
 const EMPTY: f32 = 1e-3;
-/// A hole's texture is judged on its pixels at least this far (Chebyshev) from its outline
-/// when it has enough of them: closer in, the surrounding edge's blur ramp dominates.
-const TEXTURE_INSET_PX: usize = 4;
+/// A hole's texture is judged on its pixels at the first of these distances (Chebyshev) from
+/// its outline that leaves five or more of them: closer in, the blur ramp of the edge around
+/// it dominates.
+const TEXTURE_INSETS_PX: [usize; 2] = [4, 3];
 /// A thin enclosed region opens as a see-through hole when 90 % of its pixels are within this
 /// fraction of the low colour threshold from the backdrop (shadow-tolerant distance) (a glass body's reflections reach
 /// about 0.6; backdrop seen through a gap about 0.3–0.4 on the fixtures).
@@ -482,7 +483,7 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
         }
     }
     let mut texture: Option<Vec<f32>> = None;
-    let mut outside_near: Option<Vec<f32>> = None;
+    let mut outside_near: Option<[Vec<f32>; 2]> = None;
     let open: Vec<bool> = (0..k)
         .map(|l| {
             if l == 0 || sizes[l] < min_px || ring[l] == 0 {
@@ -522,14 +523,13 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
             // the region has a deeper inside.
             let outside = outside_near.get_or_insert_with(|| {
                 let out: Vec<bool> = free_inside.iter().map(|&f| !f).collect();
-                near(&out, TEXTURE_INSET_PX)
+                TEXTURE_INSETS_PX.map(|r| near(&out, r))
             });
-            let deep: Vec<usize> = core
-                .iter()
-                .copied()
-                .filter(|&i| outside[i] < EMPTY)
-                .collect();
-            let judged = if deep.len() >= 5 { &deep } else { core };
+            let deep = outside.iter().find_map(|o| {
+                let deep: Vec<usize> = core.iter().copied().filter(|&i| o[i] < EMPTY).collect();
+                (deep.len() >= 5).then_some(deep)
+            });
+            let judged = deep.as_ref().unwrap_or(core);
             let tex = percentile(judged.iter().map(|&i| texture[i]).collect(), 0.9)
                 .unwrap_or(f32::INFINITY);
             tex < 1.4 * cues.noise
