@@ -1097,6 +1097,58 @@ mod tests {
     }
 
     #[test]
+    fn contact_line_tinted_by_lens_spill_is_backdrop() {
+        // As above, but the lens softens the scene (3×3 binomial), so the contact row carries a
+        // quarter of the brown product's edge on top of the shadow: neither a pure shadow nor a
+        // half-covered product pixel.
+        let (w, h) = (200u32, 160u32);
+        let scene = |x: u32, y: u32| -> [f32; 3] {
+            if (60..140).contains(&x) && (30..110).contains(&y) {
+                return [78.0, 43.0, 30.0];
+            }
+            let below = y as f32 - 109.5;
+            let shade = if (60..140).contains(&x) && below > 0.0 {
+                0.70 * (-(below - 0.5) / 2.5).exp()
+            } else {
+                0.0
+            };
+            let v = 235.0 * (1.0 - shade);
+            [v, v * 0.96, v]
+        };
+        let mut seed = 3u64;
+        let img = RgbaImage::from_fn(w, h, |x, y| {
+            let mut acc = [0.0f32; 3];
+            for (dy, wy) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                for (dx, wx) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                    let sx = (x as i32 + dx).clamp(0, w as i32 - 1) as u32;
+                    let sy = (y as i32 + dy).clamp(0, h as i32 - 1) as u32;
+                    let p = scene(sx, sy);
+                    for c in 0..3 {
+                        acc[c] += p[c] * wx * wy / 16.0;
+                    }
+                }
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let n = ((seed >> 40) % 5) as f32 - 2.0;
+            Rgba([
+                (acc[0] + n) as u8,
+                (acc[1] + n) as u8,
+                (acc[2] + n) as u8,
+                255,
+            ])
+        });
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        for x in [80, 100, 120] {
+            assert!(
+                matte.alpha.get_pixel(x, 110)[0] < 10,
+                "contact line kept as product at x = {x}: {}",
+                matte.alpha.get_pixel(x, 110)[0]
+            );
+            assert!(matte.alpha.get_pixel(x, 105)[0] > 245, "product lost");
+        }
+    }
+
+    #[test]
     fn soft_floor_shadow_is_not_product() {
         // A dark box standing on light grey paper with a soft shadow pool in front of it that
         // darkens the paper by up to 35 % of its light (hue unchanged).

@@ -542,6 +542,46 @@ pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, 
     }
 }
 
+/// Whether `px` is a shadowed backdrop pixel carrying only the lens spill of the product next
+/// to it: px ≈ a·F + b·B with a at most [`SPILL_SHADOW_MAX_COVER`] and the backdrop share
+/// darkened by a plausible shadow, fitting clearly better than the product/backdrop mix (whose
+/// squared residual is `r_mix`). The contact line right under a product is such a pixel: dark
+/// from the shadow, tinted by the product's blurred bottom edge. Only decided when F and B
+/// differ in hue (are not nearly colinear), since otherwise a shadow and a product mix are the
+/// same colour.
+fn spilled_shadow(px: [f32; 3], f: [f32; 3], b: [f32; 3], r_mix: f32) -> bool {
+    let dot = |u: [f32; 3], v: [f32; 3]| (0..3).map(|c| u[c] * v[c]).sum::<f32>();
+    let (ff, bb, fbd) = (dot(f, f), dot(b, b), dot(f, b));
+    let det = ff * bb - fbd * fbd;
+    // sin² of the angle between F and B.
+    if ff < 1.0 || bb < 1.0 || det / (ff * bb) < SPILL_SHADOW_MIN_SIN2 {
+        return false;
+    }
+    let (pf, pb) = (dot(px, f), dot(px, b));
+    let a = (pf * bb - pb * fbd) / det;
+    let beta = (pb * ff - pf * fbd) / det;
+    if !(0.0..=SPILL_SHADOW_MAX_COVER).contains(&a) || a >= 1.0 {
+        return false;
+    }
+    let t = beta / (1.0 - a);
+    if !(0.2..1.0).contains(&t) {
+        return false;
+    }
+    let resid: f32 = (0..3)
+        .map(|c| (px[c] - a * f[c] - beta * b[c]).powi(2))
+        .sum();
+    resid * SPILL_SHADOW_EVIDENCE < r_mix
+}
+
+/// Most product coverage a shadowed backdrop pixel may show from lens spill (the fixture lens,
+/// a 3×3 binomial, spreads a quarter of an edge pixel onto its neighbour; noise adds a little).
+const SPILL_SHADOW_MAX_COVER: f32 = 0.3;
+/// How much better the spill-and-shadow fit must be than the plain mix.
+const SPILL_SHADOW_EVIDENCE: f32 = 3.0;
+
+/// F and B must differ in direction by at least asin(√this) (~18°).
+const SPILL_SHADOW_MIN_SIN2: f32 = 0.1;
+
 /// Re-decides every pixel within 2 px of the mask's outline: with F the local product colour
 /// (normalised convolution over pixels ≥ 3 px inside) and B the local backdrop (the same over
 /// pixels ≥ 3 px outside, so a contact shadow's darkness is part of B; the model where there
@@ -616,7 +656,8 @@ pub fn refine_boundary(
             let (r_shadow, r_mix) = (resid(std::array::from_fn(|c| s * lit[c])), resid(mix));
             let shadow = ((MIN_SHADOW_SCALE..1.0).contains(&s) && r_shadow < r_mix)
                 || ((MIN_DEEP_SHADOW_SCALE..MIN_SHADOW_SCALE).contains(&s)
-                    && r_shadow * DEEP_SHADOW_EVIDENCE < r_mix);
+                    && r_shadow * DEEP_SHADOW_EVIDENCE < r_mix)
+                || spilled_shadow(px, fc, lit, r_mix);
             mask[i] = alpha >= 0.5 && !shadow;
         }
     }
