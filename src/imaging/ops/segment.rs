@@ -606,7 +606,8 @@ pub fn refine_boundary(
     const MIN_DEEP_SHADOW_SCALE: f32 = 0.2;
     const DEEP_SHADOW_EVIDENCE: f32 = 10.0;
     let n = w * h;
-    for _ in 0..PASSES {
+    let before = mask.to_vec();
+    for pass in 0..PASSES {
         let m: Vec<f32> = mask.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
         let near3 = box_blur_f32(&m, w, h, 3);
         let near2 = box_blur_f32(&m, w, h, 2);
@@ -626,10 +627,10 @@ pub fn refine_boundary(
         };
         let f: [Vec<f32>; 3] = std::array::from_fn(|c| conv(&inner, c));
         let b: [Vec<f32>; 3] = std::array::from_fn(|c| conv(&outer, c));
-        for i in 0..n {
-            // Band: within 2 px (Chebyshev) of a mask change.
-            if near2[i] < EMPTY || near2[i] > FULL || wf[i] < 0.02 {
-                continue;
+        // Product (true) or backdrop (false), or None where the colours cannot tell.
+        let decide = |i: usize| -> Option<bool> {
+            if wf[i] < 0.02 {
+                return None;
             }
             let fc: [f32; 3] = std::array::from_fn(|c| f[c][i] / wf[i]);
             let bc: [f32; 3] = if wb[i] >= 0.02 {
@@ -640,7 +641,7 @@ pub fn refine_boundary(
             let fb: [f32; 3] = std::array::from_fn(|c| fc[c] - bc[c]);
             let fb2: f32 = fb.iter().map(|v| v * v).sum();
             if fb2 <= MIN_CONTRAST_LEVELS * MIN_CONTRAST_LEVELS {
-                continue;
+                return None;
             }
             let px: [f32; 3] = std::array::from_fn(|c| planes[c][i]);
             let alpha =
@@ -658,7 +659,46 @@ pub fn refine_boundary(
                 || ((MIN_DEEP_SHADOW_SCALE..MIN_SHADOW_SCALE).contains(&s)
                     && r_shadow * DEEP_SHADOW_EVIDENCE < r_mix)
                 || spilled_shadow(px, fc, lit, r_mix);
-            mask[i] = alpha >= 0.5 && !shadow;
+            Some(alpha >= 0.5 && !shadow)
+        };
+        for i in 0..n {
+            // Band: within 2 px (Chebyshev) of a mask change.
+            if near2[i] < EMPTY || near2[i] > FULL {
+                continue;
+            }
+            if let Some(product) = decide(i) {
+                mask[i] = product;
+            }
+        }
+        if pass + 1 == PASSES {
+            // The band moved with the outline, so a one-pixel line can be left standing between
+            // pixels just turned to backdrop (the middle row of a contact shadow): decide those
+            // too. Lines only, so a solid product cannot be eroded further.
+            // Where no product pixel is near enough to decide by colour, a line whose both
+            // sides this refinement turned to backdrop goes with them.
+            for i in 0..n {
+                if mask[i] && thin_line(mask, i, w, h) {
+                    mask[i] = decide(i).unwrap_or_else(|| !between_removed(&before, mask, i, w, h));
+                }
+            }
         }
     }
+}
+
+/// Whether both neighbours of `i` along one axis were in the mask `before` and are out now.
+fn between_removed(before: &[bool], mask: &[bool], i: usize, w: usize, h: usize) -> bool {
+    let (x, y) = (i % w, i / w);
+    let removed = |j: usize| before[j] && !mask[j];
+    (x > 0 && x + 1 < w && removed(i - 1) && removed(i + 1))
+        || (y > 0 && y + 1 < h && removed(i - w) && removed(i + w))
+}
+
+/// A mask pixel whose two opposite 4-neighbours (left and right, or above and below) are both
+/// outside the mask.
+fn thin_line(mask: &[bool], i: usize, w: usize, h: usize) -> bool {
+    let (x, y) = (i % w, i / w);
+    let out = |j: Option<usize>| j.is_none_or(|j| !mask[j]);
+    let horizontal = out((x > 0).then(|| i - 1)) && out((x + 1 < w).then(|| i + 1));
+    let vertical = out((y > 0).then(|| i - w)) && out((y + 1 < h).then(|| i + w));
+    horizontal || vertical
 }
