@@ -473,6 +473,7 @@ pub fn compute_matte(
     );
     remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
     segment::refine_boundary(&planes, &mut mask, &bg, wu, hu);
+    smooth_outline(&mut mask, wu, hu);
     remove_small_components(&mut mask, wu, hu, (n / 5000).max(4));
     apply_strokes(&mut mask, strokes, wu, hu);
 
@@ -524,6 +525,41 @@ fn flood(
             if !mask[j] && admit(j) {
                 mask[j] = true;
                 queue.push_back(j);
+            }
+        }
+    }
+}
+
+/// One pass of a 3×3 majority vote over the mask: a pixel keeps the state of at least five of
+/// the nine. The per-pixel outline decisions leave one-pixel notches and spurs where noise or
+/// JPEG blocks tip them (a ragged edge on screen); the vote removes those and keeps anything
+/// two pixels wide or more. Border pixels are left as they are.
+fn smooth_outline(mask: &mut [bool], w: usize, h: usize) {
+    // Of the 8 neighbours: this few in the mask and a mask pixel leaves; this many and an
+    // outside pixel joins.
+    const LEAVE_AT_MOST: usize = 3;
+    const JOIN_AT_LEAST: usize = 5;
+    let before = mask.to_vec();
+    for y in 1..h - 1 {
+        for x in 1..w - 1 {
+            let i = y * w + x;
+            let k = [
+                i - w - 1,
+                i - w,
+                i - w + 1,
+                i - 1,
+                i + 1,
+                i + w - 1,
+                i + w,
+                i + w + 1,
+            ]
+            .iter()
+            .filter(|&&j| before[j])
+            .count();
+            if before[i] && k <= LEAVE_AT_MOST {
+                mask[i] = false;
+            } else if !before[i] && k >= JOIN_AT_LEAST {
+                mask[i] = true;
             }
         }
     }
@@ -1146,6 +1182,34 @@ mod tests {
             );
             assert!(matte.alpha.get_pixel(x, 105)[0] > 245, "product lost");
         }
+    }
+
+    #[test]
+    fn majority_vote_removes_spurs_and_notches_but_keeps_straps() {
+        let (w, h) = (40usize, 30usize);
+        let mut mask = vec![false; w * h];
+        for y in 5..20 {
+            for x in 5..20 {
+                mask[y * w + x] = true;
+            }
+        }
+        mask[12 * w + 20] = true; // a one-pixel spur on the right edge
+        mask[5 * w + 12] = false; // a one-pixel notch in the top edge
+        for x in 20..35 {
+            // a two-pixel strap leaving the square
+            mask[16 * w + x] = true;
+            mask[17 * w + x] = true;
+        }
+        mask[25 * w + 30] = true; // a speck
+        smooth_outline(&mut mask, w, h);
+        assert!(!mask[12 * w + 20], "spur kept");
+        assert!(mask[5 * w + 12], "notch kept");
+        assert!(!mask[25 * w + 30], "speck kept");
+        assert!(
+            (21..34).all(|x| mask[16 * w + x] && mask[17 * w + x]),
+            "strap cut"
+        );
+        assert!(mask[10 * w + 10] && !mask[2 * w + 2], "square changed");
     }
 
     #[test]
