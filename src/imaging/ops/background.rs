@@ -543,19 +543,7 @@ fn smooth_outline(mask: &mut [bool], w: usize, h: usize) {
     for y in 1..h - 1 {
         for x in 1..w - 1 {
             let i = y * w + x;
-            let k = [
-                i - w - 1,
-                i - w,
-                i - w + 1,
-                i - 1,
-                i + 1,
-                i + w - 1,
-                i + w,
-                i + w + 1,
-            ]
-            .iter()
-            .filter(|&&j| before[j])
-            .count();
+            let k = neighbours8(i, w, h).filter(|&j| before[j]).count();
             if before[i] && k <= LEAVE_AT_MOST {
                 mask[i] = false;
             } else if !before[i] && k >= JOIN_AT_LEAST {
@@ -835,8 +823,6 @@ mod tests {
     use super::*;
     use image::Rgba;
 
-    /// Off-white backdrop with a soft vertical gradient, a dark bag body, a 2-px strap loop
-    /// and light noise. Returns the image and the exact product mask.
     #[test]
     fn small_handle_loop_softened_by_the_lens_is_backdrop() {
         // A dark bottle with a thick carry handle, as the fixtures shoot it: the hole in the
@@ -872,6 +858,8 @@ mod tests {
         }
     }
 
+    /// Off-white backdrop with a soft vertical gradient, a dark bag body, a 2-px strap loop
+    /// and light noise. Returns the image and the exact product mask.
     fn bag_scene() -> (RgbaImage, Vec<bool>) {
         let (w, h) = (240u32, 200u32);
         let mut mask = vec![false; (w * h) as usize];

@@ -425,9 +425,9 @@ fn region_gradient(planes: &[Vec<f32>; 3], region: &[bool], w: usize, h: usize) 
 /// its outline), looks like the backdrop (hue within half the low threshold; darkening from
 /// the product's shadow allowed) and is as smooth as the backdrop (90th-percentile gradient
 /// below 1.4× the border's noise, measured inside the region only and away from its outline
-/// so that the straps' own edges and their blur do not count; a region too thin for that measure must instead keep its colour within
-/// [`THIN_HOLE_SPREAD`] of the low threshold or its luminance within
-/// [`THIN_HOLE_LUMA_SPREAD`] of the border's luminance noise). Anything else enclosed — the
+/// so that the straps' own edges and their blur do not count; a region too thin for that
+/// measure must instead keep its colour within [`THIN_HOLE_SPREAD`] of the low threshold or
+/// its luminance within [`THIN_HOLE_LUMA_SPREAD`] of the border's luminance noise). Anything else enclosed — the
 /// body of a glass bottle ringed by its own rims, a white sole outlined by shading — is product.
 pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, h: usize) {
     let n = w * h;
@@ -560,7 +560,7 @@ fn spilled_shadow(px: [f32; 3], f: [f32; 3], b: [f32; 3], r_mix: f32) -> bool {
     let (pf, pb) = (dot(px, f), dot(px, b));
     let a = (pf * bb - pb * fbd) / det;
     let beta = (pb * ff - pf * fbd) / det;
-    if !(0.0..=SPILL_SHADOW_MAX_COVER).contains(&a) || a >= 1.0 {
+    if !(0.0..=SPILL_SHADOW_MAX_COVER).contains(&a) {
         return false;
     }
     let t = beta / (1.0 - a);
@@ -578,7 +578,6 @@ fn spilled_shadow(px: [f32; 3], f: [f32; 3], b: [f32; 3], r_mix: f32) -> bool {
 const SPILL_SHADOW_MAX_COVER: f32 = 0.3;
 /// How much better the spill-and-shadow fit must be than the plain mix.
 const SPILL_SHADOW_EVIDENCE: f32 = 3.0;
-
 /// F and B must differ in direction by at least asin(√this) (~18°).
 const SPILL_SHADOW_MIN_SIN2: f32 = 0.1;
 
@@ -673,9 +672,9 @@ pub fn refine_boundary(
         if pass + 1 == PASSES {
             // The band moved with the outline, so a one-pixel line can be left standing between
             // pixels just turned to backdrop (the middle row of a contact shadow): decide those
-            // too. Lines only, so a solid product cannot be eroded further.
-            // Where no product pixel is near enough to decide by colour, a line whose both
-            // sides this refinement turned to backdrop goes with them.
+            // too. Lines only, so a solid product cannot be eroded further. Where no product
+            // pixel is near enough to decide by colour, a line whose both sides this
+            // refinement turned to backdrop goes with them.
             for i in 0..n {
                 if mask[i] && thin_line(mask, i, w, h) {
                     mask[i] = decide(i).unwrap_or_else(|| !between_removed(&before, mask, i, w, h));
