@@ -326,6 +326,7 @@ fn forwarding_matches_money_passed_on_soon_oldest_first() {
 
 #[test]
 fn takeover_finds_accounts_drained_on_their_payees_device() {
+    use sightline::fraud::dataset::NONE;
     use sightline::fraud::detect::detect_takeovers;
     const D: i64 = 86_400;
     // (ts, src, dst, amount, device name)
@@ -337,6 +338,11 @@ fn takeover_finds_accounts_drained_on_their_payees_device() {
         (T0 + 30 * D, 1, 0, 900.0, "K"),
         (T0 + 31 * D, 2, 0, 1_200.0, "K"),
         (T0 + 31 * D + 60, 2, 0, 700.0, "K"),
+        // Victim 10 is emptied straight to cash on K; the taker's own cash-out is not a victim's,
+        // nor is one on K two months after the drain.
+        (T0 + 32 * D + 3_600, 10, NONE, 800.0, "K"),
+        (T0 + 33 * D, 0, NONE, 2_500.0, "K"),
+        (T0 + 95 * D, 11, NONE, 300.0, "K"),
         // A family tablet F is the main device of both parent 3 and child 4: not foreign.
         (T0 + 32 * D, 4, 3, 50.0, "F"),
         (T0 + 33 * D, 3, 4, 50.0, "F"),
@@ -350,9 +356,11 @@ fn takeover_finds_accounts_drained_on_their_payees_device() {
         rows.push((T0 + k * D + 300, 3, 6, 30.0, "F"));
         rows.push((T0 + k * D + 400, 4, 6, 30.0, "F"));
         rows.push((T0 + k * D + 500, 7, 6, 30.0, "V7"));
+        rows.push((T0 + k * D + 600, 10, 6, 30.0, "V10"));
+        rows.push((T0 + k * D + 700, 11, 6, 30.0, "V11"));
     }
     let transfers: Vec<(i64, u32, u32, f64)> = rows.iter().map(|r| (r.0, r.1, r.2, r.3)).collect();
-    let mut ds = dataset_from_transfers(10, &transfers);
+    let mut ds = dataset_from_transfers(12, &transfers);
     let mut names: Vec<&str> = rows.iter().map(|r| r.4).collect();
     names.sort_unstable();
     names.dedup();
@@ -369,23 +377,72 @@ fn takeover_finds_accounts_drained_on_their_payees_device() {
     assert_eq!(hits.len(), 1, "{hits:?}");
     let hit = &hits[0];
     assert_eq!(hit.typology, Typology::AccountTakeover);
-    assert_eq!(hit.members, vec![0, 1, 2]);
+    assert_eq!(hit.members, vec![0, 1, 2, 10]);
     match &hit.evidence[0] {
         Evidence::Takeover {
-            device,
+            identifier,
             payers,
             payees,
             tx,
         } => {
-            assert_eq!(*device, device_of("K"));
-            assert_eq!(payers, &vec![1, 2]);
+            assert_eq!(*identifier, device_of("K"));
+            assert_eq!(payers, &vec![1, 2, 10]);
             assert_eq!(payees, &vec![0]);
-            assert_eq!(tx.len(), 3);
+            assert_eq!(tx.len(), 4);
+            assert!(tx.is_sorted_by_key(|&t| ds.tx.ts_secs[t as usize]));
         }
         other => panic!("{other:?}"),
     }
     // A hub identifier (public Wi-Fi, a shop's kiosk) links nobody.
     assert!(detect_takeovers(&ds, &[device_of("K")]).is_empty());
+}
+
+#[test]
+fn takeover_links_victims_drained_on_two_devices_of_one_kit_through_its_ip() {
+    use sightline::fraud::dataset::NONE;
+    use sightline::fraud::detect::detect_takeovers;
+    const D: i64 = 86_400;
+    // (ts, src, dst, amount, device, IP). The taker 0 has two phones, K1 and K2, behind one
+    // connection X. Victim 1 is drained to 0 on K1, victim 2 straight to cash on K2: each
+    // device alone has one victim, which is no ring; the IP has both.
+    let mut rows: Vec<(i64, u32, u32, f64, &str, &str)> = vec![
+        (T0, 0, 5, 20.0, "K1", "X"),
+        (T0 + D, 0, 5, 20.0, "K2", "X"),
+        (T0 + 30 * D, 1, 0, 900.0, "K1", "X"),
+        (T0 + 31 * D, 2, NONE, 1_400.0, "K2", "X"),
+    ];
+    for k in 0..10 {
+        rows.push((T0 + k * D + 100, 1, 6, 30.0, "P1", "H1"));
+        rows.push((T0 + k * D + 200, 2, 6, 30.0, "P2", "H2"));
+    }
+    let transfers: Vec<(i64, u32, u32, f64)> = rows.iter().map(|r| (r.0, r.1, r.2, r.3)).collect();
+    let mut ds = dataset_from_transfers(7, &transfers);
+    let entity =
+        |kind: EntityKind, name: &str, ds: &mut sightline::fraud::dataset::Dataset| match (0..ds
+            .entities
+            .value
+            .len())
+            .find(|&j| ds.entities.value[j] == name)
+        {
+            Some(j) => j as u32,
+            None => add_entity(ds, kind, name),
+        };
+    for i in 0..ds.tx.len() {
+        let r = *rows.iter().find(|r| r.0 == ds.tx.ts_secs[i]).expect("row");
+        ds.tx.device[i] = entity(EntityKind::Device, r.4, &mut ds);
+        ds.tx.ip[i] = entity(EntityKind::Ip, r.5, &mut ds);
+    }
+    let hits = detect_takeovers(&ds, &[]);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].members, vec![0, 1, 2]);
+    let Evidence::Takeover {
+        identifier, payers, ..
+    } = &hits[0].evidence[0]
+    else {
+        panic!("{:?}", hits[0].evidence);
+    };
+    assert_eq!(ds.entities.value[*identifier as usize], "X");
+    assert_eq!(payers, &vec![1, 2]);
 }
 
 #[test]

@@ -307,7 +307,7 @@ fn check_evidence(
             assert!((total - h.total_amount).abs() < 1e-6);
         }
         Evidence::Takeover {
-            device,
+            identifier,
             payers,
             payees,
             tx,
@@ -316,15 +316,23 @@ fn check_evidence(
             let payers: HashSet<i64> = payers.iter().map(db).collect();
             let payees: HashSet<i64> = payees.iter().map(db).collect();
             for &t in tx {
-                let (src, dst, dev): (i64, i64, i64) = conn
+                type Row = (i64, Option<i64>, Option<i64>, Option<i64>, Option<i64>);
+                let (src, dst, merchant, device, ip): Row = conn
                     .query_row(
-                        "SELECT src_account, dst_account, device_id FROM transactions WHERE id = ?1",
+                        "SELECT src_account, dst_account, merchant_id, device_id, ip_id FROM transactions WHERE id = ?1",
                         [tx_db(t)],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                     )
                     .expect("takeover payment");
-                assert!(payers.contains(&src) && payees.contains(&dst));
-                assert_eq!(dev, ds.entities.db_id[*device as usize]);
+                assert!(payers.contains(&src));
+                // A payment to a payee, or a cash-out (no payee, no merchant).
+                match dst {
+                    Some(dst) => assert!(payees.contains(&dst)),
+                    None => assert_eq!(merchant, None),
+                }
+                // Made on the device or from the IP address named.
+                let named = Some(ds.entities.db_id[*identifier as usize]);
+                assert!(device == named || ip == named);
             }
         }
         Evidence::Forwarded {

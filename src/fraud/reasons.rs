@@ -259,28 +259,50 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             )
         }
         Evidence::Takeover {
-            device,
+            identifier,
             payers,
             payees,
-            tx: payments,
+            tx: moves,
         } => {
-            let total: f64 = payments.iter().map(|&t| tx.amount[t as usize]).sum();
-            let first = payments.first().map_or(0, |&t| tx.ts_secs[t as usize]);
-            let last = payments.last().map_or(0, |&t| tx.ts_secs[t as usize]);
+            let (transfers, cash_outs): (Vec<u32>, Vec<u32>) =
+                moves.iter().partition(|&&t| tx.dst[t as usize] != NONE);
+            let sum = |ts: &[u32]| -> f64 { ts.iter().map(|&t| tx.amount[t as usize]).sum() };
+            let who = |ts: &[u32]| -> String {
+                let mut a: Vec<u32> = ts.iter().map(|&t| tx.src[t as usize]).collect();
+                a.sort_unstable();
+                a.dedup();
+                names(ds, &a)
+            };
+            let times = |n: usize, one: &str, many: &str| {
+                format!("{n} {}", if n == 1 { one } else { many })
+            };
+            let first = moves.first().map_or(0, |&t| tx.ts_secs[t as usize]);
+            let last = moves.last().map_or(0, |&t| tx.ts_secs[t as usize]);
             let (them, it) = if payees.len() == 1 {
                 (account(ds, payees[0]).to_string(), "uses it")
             } else {
                 (names(ds, payees), "use it")
             };
+            let mut what = format!(
+                "{} paid {them} {} in {}",
+                who(&transfers),
+                money(sum(&transfers)),
+                times(transfers.len(), "transfer", "transfers")
+            );
+            if !cash_outs.is_empty() {
+                what.push_str(&format!(
+                    " and {} cashed out {} in {}",
+                    who(&cash_outs),
+                    money(sum(&cash_outs)),
+                    times(cash_outs.len(), "withdrawal", "withdrawals")
+                ));
+            }
             format!(
-                "{} accounts ({}) paid {them} {} in {} transfers on {} (from {} to {}): {them} {it} itself, the payers rarely do",
-                payers.len(),
-                names(ds, payers),
-                money(total),
-                payments.len(),
-                entity(ds, *device),
+                "{what} on {} (from {} to {}): {them} {it} itself, these {} accounts rarely do",
+                entity(ds, *identifier),
                 when(first),
-                when(last)
+                when(last),
+                payers.len()
             )
         }
         Evidence::Forwarded {

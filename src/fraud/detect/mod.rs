@@ -118,7 +118,8 @@ pub enum Typology {
     GatherScatter,
     /// Many small or declined card attempts at one merchant in minutes.
     CardTesting,
-    /// Several accounts paying a payee from a device the payee uses and they rarely do.
+    /// Several accounts drained, into a payee or to cash, on a device or IP address the payee
+    /// uses and they rarely do.
     AccountTakeover,
     /// Money passed on within days along a chain or fan of accounts (mule layering).
     RapidRelay,
@@ -231,15 +232,16 @@ pub enum Evidence {
         /// Transaction indices in the burst, in time order.
         tx: Vec<u32>,
     },
-    /// Payments from several accounts on a device their payee uses itself (account takeover).
+    /// Payments from several accounts on a device their payee uses itself, and cash-outs by
+    /// others on it around them (account takeover).
     Takeover {
-        /// Device entity index.
-        device: u32,
-        /// The paying (taken-over) accounts (sorted).
+        /// Device or IP address entity index.
+        identifier: u32,
+        /// The taken-over accounts, which paid the payees or cashed out on the device (sorted).
         payers: Vec<u32>,
         /// The accounts paid, which use the device themselves (sorted).
         payees: Vec<u32>,
-        /// The payments, in time order.
+        /// The payments and cash-outs, in time order.
         tx: Vec<u32>,
     },
     /// A dense block (FRAUDAR).

@@ -1,6 +1,9 @@
 //! Account takeover: several accounts paying the same payee from one device that the payee
 //! used first and the payers rarely use. A fraudster who has broken into accounts drains them
-//! on its own kit, so the victims' payments carry the taker's device, not their own.
+//! on its own kit, so the victims' payments carry the taker's device, not their own. Once a
+//! device drains at least one account into its own users, other accounts that cashed out on it
+//! as rarely, in the same weeks, are drained victims too: the taker also empties accounts
+//! straight to cash.
 
 use super::{Candidate, Evidence, Typology};
 use crate::fraud::dataset::{Dataset, NONE};
@@ -14,16 +17,28 @@ const SECONDARY_SHARE: f64 = 0.5;
 const MIN_PAYERS: usize = 2;
 /// Transactions kept as evidence per device at most.
 const MAX_EVIDENCE_TX: usize = 200;
+/// Cash-outs on the device count this long before its first or after its last drain payment.
+const CASH_OUT_WINDOW_SECS: i64 = 30 * 86_400;
 
-/// Finds devices on which several accounts paid the device's own users.
+/// Finds devices, then IP addresses, on which several accounts paid the identifier's own users
+/// (or one did and others cashed out there). A kit often has several devices behind one
+/// connection, so a victim drained on one of them is linked through the IP.
 pub fn detect_takeovers(ds: &Dataset, hub_entities: &[u32]) -> Vec<Candidate> {
+    let mut out = on_identifier(ds, &ds.tx.device, hub_entities);
+    out.extend(on_identifier(ds, &ds.tx.ip, hub_entities));
+    out
+}
+
+/// The detector over one identifier column of the transactions (`device` or `ip`); "device"
+/// below stands for either.
+fn on_identifier(ds: &Dataset, column: &[u32], hub_entities: &[u32]) -> Vec<Candidate> {
     let tx = &ds.tx;
     let n = ds.n_accounts();
     // (account, device, time) per payment the account made on a device, sorted, then
     // summed per pair: ((account, device), uses, first use).
     let mut own: Vec<(u32, u32, i64)> = (0..tx.len())
-        .filter(|&i| tx.device[i] != NONE)
-        .map(|i| (tx.src[i], tx.device[i], tx.ts_secs[i]))
+        .filter(|&i| column[i] != NONE)
+        .map(|i| (tx.src[i], column[i], tx.ts_secs[i]))
         .collect();
     own.sort_unstable();
     let pairs: Vec<((u32, u32), usize, i64)> = own
@@ -40,61 +55,89 @@ pub fn detect_takeovers(ds: &Dataset, hub_entities: &[u32]) -> Vec<Candidate> {
             main[a as usize] = (d, uses);
         }
     }
+    // When each device was first used, by anyone.
+    let mut device_first = vec![i64::MAX; ds.entities.db_id.len()];
+    for &((_, d), _, first) in &pairs {
+        let slot = &mut device_first[d as usize];
+        *slot = (*slot).min(first);
+    }
     let pair = |a: u32, d: u32| -> Option<(usize, i64)> {
         pairs
             .binary_search_by(|p| p.0.cmp(&(a, d)))
             .ok()
             .map(|i| (pairs[i].1, pairs[i].2))
     };
-    // (device, transaction) for payments made on the payee's device, rarely the payer's.
-    let mut hits: Vec<(u32, u32)> = Vec::new();
-    for i in 0..tx.len() {
-        let (src, dst, d) = (tx.src[i], tx.dst[i], tx.device[i]);
-        if dst == NONE || dst == src || d == NONE || tx.declined[i] {
-            continue;
-        }
-        if hub_entities.binary_search(&d).is_ok() {
-            continue;
-        }
+    // Whether device `d`, which someone else used before `first_user_ts`, is foreign to
+    // `src`: a small share of its payments, or one used first by another account that `src`
+    // uses at most half as often as its usual one.
+    let foreign = |src: u32, d: u32, first_user_ts: i64| -> bool {
         let (main_device, main_uses) = main[src as usize];
-        let (Some((payer_uses, payer_first)), Some((_, payee_first))) =
-            (pair(src, d), pair(dst, d))
-        else {
-            continue;
+        let Some((uses, first)) = pair(src, d) else {
+            return false;
         };
-        // Not the payer's own device: a small share of its payments, or one the payee used
-        // first and the payer uses at most half as often as its usual one.
-        let foreign = (payer_uses as f64) < RARE_SHARE * total[src as usize] as f64
-            || (payee_first < payer_first
-                && payer_uses as f64 <= SECONDARY_SHARE * main_uses as f64);
-        if main_device != d && foreign {
+        main_device != d
+            && ((uses as f64) < RARE_SHARE * total[src as usize] as f64
+                || (first_user_ts < first && uses as f64 <= SECONDARY_SHARE * main_uses as f64))
+    };
+    // (device, transaction) for payments made on the payee's device, rarely the payer's, and
+    // for cash-outs on a device someone else used first, rarely the account's.
+    let mut hits: Vec<(u32, u32)> = Vec::new();
+    let mut cash_hits: Vec<(u32, u32)> = Vec::new();
+    for (i, &d) in column.iter().enumerate() {
+        let (src, dst) = (tx.src[i], tx.dst[i]);
+        if dst == src || d == NONE || tx.declined[i] || hub_entities.binary_search(&d).is_ok() {
+            continue;
+        }
+        if dst == NONE {
+            if tx.merchant[i] == NONE && foreign(src, d, device_first[d as usize]) {
+                cash_hits.push((d, i as u32));
+            }
+        } else if let Some((_, payee_first)) = pair(dst, d)
+            && foreign(src, d, payee_first)
+        {
             hits.push((d, i as u32));
         }
     }
+    cash_hits.sort_unstable();
     hits.sort_unstable();
     let mut out = Vec::new();
     for group in hits.chunk_by(|a, b| a.0 == b.0) {
         let device = group[0].0;
-        let mut payers: Vec<u32> = group.iter().map(|&(_, t)| tx.src[t as usize]).collect();
+        let mut payees: Vec<u32> = group.iter().map(|&(_, t)| tx.dst[t as usize]).collect();
+        payees.sort_unstable();
+        payees.dedup();
+        let mut tx_list: Vec<u32> = group.iter().map(|&(_, t)| t).collect();
+        // Cash-outs by other accounts on the same device around the drain payments.
+        let first = tx.ts_secs[group[0].1 as usize] - CASH_OUT_WINDOW_SECS;
+        let last = tx.ts_secs[group[group.len() - 1].1 as usize] + CASH_OUT_WINDOW_SECS;
+        let start = cash_hits.partition_point(|&(d, _)| d < device);
+        tx_list.extend(
+            cash_hits[start..]
+                .iter()
+                .take_while(|&&(d, _)| d == device)
+                .map(|&(_, t)| t)
+                .filter(|&t| {
+                    let (a, ts) = (tx.src[t as usize], tx.ts_secs[t as usize]);
+                    (first..=last).contains(&ts) && payees.binary_search(&a).is_err()
+                }),
+        );
+        tx_list.sort_unstable_by_key(|&t| (tx.ts_secs[t as usize], t));
+        let mut payers: Vec<u32> = tx_list.iter().map(|&t| tx.src[t as usize]).collect();
         payers.sort_unstable();
         payers.dedup();
         if payers.len() < MIN_PAYERS {
             continue;
         }
-        let mut payees: Vec<u32> = group.iter().map(|&(_, t)| tx.dst[t as usize]).collect();
-        payees.sort_unstable();
-        payees.dedup();
         let mut members: Vec<u32> = payers.iter().chain(&payees).copied().collect();
         members.sort_unstable();
         members.dedup();
-        let mut tx_list: Vec<u32> = group.iter().map(|&(_, t)| t).collect();
         tx_list.truncate(MAX_EVIDENCE_TX);
         out.push(Candidate {
             typology: Typology::AccountTakeover,
             members,
             strength: (0.5 + 0.1 * (payers.len() - MIN_PAYERS) as f64).min(0.9),
             evidence: vec![Evidence::Takeover {
-                device,
+                identifier: device,
                 payers,
                 payees,
                 tx: tx_list,
