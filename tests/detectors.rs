@@ -390,6 +390,19 @@ fn takeover_finds_accounts_drained_on_their_payees_device() {
             assert_eq!(payees, &vec![0]);
             assert_eq!(tx.len(), 4);
             assert!(tx.is_sorted_by_key(|&t| ds.tx.ts_secs[t as usize]));
+            // Drains of 25–40× the victims' usual $30 keep the full strength for 3 victims…
+            assert!((hit.strength - 0.6).abs() < 1e-9, "{}", hit.strength);
+            // …moves of their usual size keep 60% of it.
+            let mut usual = ds.clone();
+            for &t in tx {
+                usual.tx.amount[t as usize] = 30.0;
+            }
+            let weak = detect_takeovers(&usual, &[]);
+            assert!(
+                (weak[0].strength - 0.36).abs() < 1e-9,
+                "{}",
+                weak[0].strength
+            );
         }
         other => panic!("{other:?}"),
     }

@@ -144,5 +144,58 @@ fn on_identifier(ds: &Dataset, column: &[u32], hub_entities: &[u32]) -> Vec<Cand
             }],
         });
     }
+    weigh_by_size(ds, &mut out);
     out
+}
+
+/// Scales each hit's strength by how large the moves on the device are against what the
+/// accounts usually pay: a drain empties an account in a few large transfers, while a friend
+/// paying back a dinner on someone else's phone moves what it always moves. Moves at 20× the
+/// accounts' median payment or more keep the full strength; at their usual size, 60% of it.
+fn weigh_by_size(ds: &Dataset, hits: &mut [Candidate]) {
+    let tx = &ds.tx;
+    let mut involved: Vec<u32> = hits
+        .iter()
+        .flat_map(|c| match &c.evidence[0] {
+            Evidence::Takeover { payers, .. } => payers.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    involved.sort_unstable();
+    involved.dedup();
+    // Each involved account's payments (all of them, any device), then their median.
+    let mut paid: Vec<Vec<f64>> = vec![Vec::new(); involved.len()];
+    for i in 0..tx.len() {
+        if !tx.declined[i]
+            && let Ok(k) = involved.binary_search(&tx.src[i])
+        {
+            paid[k].push(tx.amount[i]);
+        }
+    }
+    let median: Vec<f64> = paid
+        .iter_mut()
+        .map(|v| {
+            v.sort_unstable_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(0.0)
+        })
+        .collect();
+    for c in hits.iter_mut() {
+        let Evidence::Takeover { tx: moves, .. } = &c.evidence[0] else {
+            continue;
+        };
+        let mut ratios: Vec<f64> = moves
+            .iter()
+            .filter_map(|&t| {
+                let t = t as usize;
+                let k = involved.binary_search(&tx.src[t]).ok()?;
+                (median[k] > 0.0).then(|| tx.amount[t] / median[k])
+            })
+            .collect();
+        ratios.sort_unstable_by(f64::total_cmp);
+        let Some(&ratio) = ratios.get(ratios.len() / 2) else {
+            continue;
+        };
+        let size = (ratio.max(1.0).log10() / 20f64.log10()).min(1.0);
+        c.strength *= 0.6 + 0.4 * size;
+    }
 }
