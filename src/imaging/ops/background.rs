@@ -1173,6 +1173,58 @@ mod tests {
     }
 
     #[test]
+    fn shaded_rim_of_a_pale_product_stays_product() {
+        // A beige product on pale green paper, nearly the same brightness: its outer three
+        // pixels turn away from the light and are 10% darker than its body. Darkened paper explains
+        // them about as well as the plain product/paper mix does, but the product colour,
+        // darkened, explains them far better.
+        let (w, h) = (200u32, 160u32);
+        let (f, b) = ([190.0f32, 185.0, 150.0], [196.0f32, 210.0, 190.0]);
+        let radius = |x: u32, y: u32| {
+            ((x as f32 + 0.5 - 100.0).powi(2) + (y as f32 + 0.5 - 80.0).powi(2)).sqrt()
+        };
+        let scene = |x: u32, y: u32| -> [f32; 3] {
+            match radius(x, y) {
+                r if r < 37.0 => f,
+                r if r < 40.0 => f.map(|v| 0.90 * v),
+                _ => b,
+            }
+        };
+        let mut seed = 11u64;
+        let img = RgbaImage::from_fn(w, h, |x, y| {
+            let mut acc = [0.0f32; 3];
+            for (dy, wy) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                for (dx, wx) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                    let sx = (x as i32 + dx).clamp(0, w as i32 - 1) as u32;
+                    let sy = (y as i32 + dy).clamp(0, h as i32 - 1) as u32;
+                    let p = scene(sx, sy);
+                    for c in 0..3 {
+                        acc[c] += p[c] * wx * wy / 16.0;
+                    }
+                }
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let n = ((seed >> 40) % 7) as f32 - 3.0;
+            Rgba(std::array::from_fn(|c| {
+                if c == 3 { 255 } else { (acc[c] + n) as u8 }
+            }))
+        });
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        let (mut rim, mut kept) = (0, 0);
+        for y in 0..h {
+            for x in 0..w {
+                if (38.0..39.5).contains(&radius(x, y)) {
+                    rim += 1;
+                    kept += usize::from(matte.alpha.get_pixel(x, y)[0] > 127);
+                }
+            }
+        }
+        assert!(kept * 10 >= rim * 9, "{kept} of {rim} rim pixels kept");
+        assert!(matte.alpha.get_pixel(100, 80)[0] > 250, "body lost");
+        assert!(matte.alpha.get_pixel(100, 37)[0] < 10, "paper kept");
+    }
+
+    #[test]
     fn majority_vote_removes_spurs_and_notches_but_keeps_straps() {
         let (w, h) = (40usize, 30usize);
         let mut mask = vec![false; w * h];

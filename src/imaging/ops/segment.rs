@@ -604,6 +604,13 @@ pub fn refine_boundary(
     // (the contact line right under a product, darkest where the product touches the paper).
     const MIN_DEEP_SHADOW_SCALE: f32 = 0.2;
     const DEEP_SHADOW_EVIDENCE: f32 = 10.0;
+    // A product's rim may be this much darker than its body.
+    const MIN_SHADED_PRODUCT: f32 = 0.6;
+    const SHADED_PRODUCT_EVIDENCE: f32 = 10.0;
+    // …and only where the darkened backdrop misses the pixel by more than the noise (squared
+    // residual over three channels, ~7 levels each): a faint darkening beside pale glass fits
+    // both within the noise and stays decided as before.
+    const SHADED_MIN_SHADOW_MISS: f32 = 150.0;
     let n = w * h;
     let before = mask.to_vec();
     for pass in 0..PASSES {
@@ -658,7 +665,15 @@ pub fn refine_boundary(
                 || ((MIN_DEEP_SHADOW_SCALE..MIN_SHADOW_SCALE).contains(&s)
                     && r_shadow * DEEP_SHADOW_EVIDENCE < r_mix)
                 || spilled_shadow(px, fc, lit, r_mix);
-            Some(alpha >= 0.5 && !shadow)
+            // The product's own shading at its silhouette (a rim turning away from the light)
+            // is darker than its body but keeps its hue: when the product colour, darkened,
+            // explains the pixel far better than the darkened backdrop, it is product.
+            let f2: f32 = fc.iter().map(|v| v * v).sum::<f32>().max(1.0);
+            let k = (0..3).map(|c| px[c] * fc[c]).sum::<f32>() / f2;
+            let shaded = (MIN_SHADED_PRODUCT..=1.0).contains(&k)
+                && r_shadow > SHADED_MIN_SHADOW_MISS
+                && resid(std::array::from_fn(|c| k * fc[c])) * SHADED_PRODUCT_EVIDENCE < r_shadow;
+            Some(alpha >= 0.5 && (!shadow || shaded))
         };
         for i in 0..n {
             // Band: within 2 px (Chebyshev) of a mask change.
