@@ -1225,6 +1225,51 @@ mod tests {
     }
 
     #[test]
+    fn thin_coloured_rim_beside_a_pale_inside_stays_product() {
+        // A bowl's far rim seen from above: a 2-px blue lip on pale green paper, a sliver of
+        // the pale inside, then the blue body. Near the lip the local product colour is a blend
+        // of the pale inside and the body, so the product/paper mix cannot explain the lip's
+        // blue, and neither can darkened paper.
+        let (w, h) = (200u32, 160u32);
+        let scene = |x: u32, y: u32| -> [f32; 3] {
+            if !(40..160).contains(&x) || !(40..130).contains(&y) {
+                return [196.0, 210.0, 196.0];
+            }
+            match y {
+                40..42 => [75.0, 95.0, 140.0],
+                42..45 => [212.0, 212.0, 196.0],
+                _ => [60.0, 80.0, 150.0],
+            }
+        };
+        let mut seed = 17u64;
+        let img = RgbaImage::from_fn(w, h, |x, y| {
+            let mut acc = [0.0f32; 3];
+            for (dy, wy) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                for (dx, wx) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                    let sx = (x as i32 + dx).clamp(0, w as i32 - 1) as u32;
+                    let sy = (y as i32 + dy).clamp(0, h as i32 - 1) as u32;
+                    let p = scene(sx, sy);
+                    for c in 0..3 {
+                        acc[c] += p[c] * wx * wy / 16.0;
+                    }
+                }
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let n = ((seed >> 40) % 7) as f32 - 3.0;
+            Rgba(std::array::from_fn(|c| {
+                if c == 3 { 255 } else { (acc[c] + n) as u8 }
+            }))
+        });
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        let kept = (50..150)
+            .filter(|&x| matte.alpha.get_pixel(x, 41)[0] > 127)
+            .count();
+        assert!(kept >= 90, "{kept} of 100 lip pixels kept");
+        assert!(matte.alpha.get_pixel(100, 43)[0] > 250, "inside lost");
+        assert!(matte.alpha.get_pixel(100, 37)[0] < 10, "paper kept");
+    }
+
+    #[test]
     fn majority_vote_removes_spurs_and_notches_but_keeps_straps() {
         let (w, h) = (40usize, 30usize);
         let mut mask = vec![false; w * h];

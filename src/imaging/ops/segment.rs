@@ -604,6 +604,11 @@ pub fn refine_boundary(
     // (the contact line right under a product, darkest where the product touches the paper).
     const MIN_DEEP_SHADOW_SCALE: f32 = 0.2;
     const DEEP_SHADOW_EVIDENCE: f32 = 10.0;
+    // A shadow is the backdrop darkened: a pixel it misses by more than this (squared residual
+    // over three channels, ~12 levels each) is some other colour, e.g. a thin coloured rim
+    // between a pale product's inside and the paper, which the product/paper mix cannot
+    // explain either; the mixing equation decides it.
+    const MAX_SHADOW_MISS: f32 = 400.0;
     // A product's rim may be this much darker than its body.
     const MIN_SHADED_PRODUCT: f32 = 0.6;
     const SHADED_PRODUCT_EVIDENCE: f32 = 10.0;
@@ -661,7 +666,9 @@ pub fn refine_boundary(
             let lit2: f32 = lit.iter().map(|v| v * v).sum::<f32>().max(1.0);
             let s = (0..3).map(|c| px[c] * lit[c]).sum::<f32>() / lit2;
             let (r_shadow, r_mix) = (resid(std::array::from_fn(|c| s * lit[c])), resid(mix));
-            let shadow = ((MIN_SHADOW_SCALE..1.0).contains(&s) && r_shadow < r_mix)
+            let shadow = ((MIN_SHADOW_SCALE..1.0).contains(&s)
+                && r_shadow < r_mix
+                && r_shadow < MAX_SHADOW_MISS)
                 || ((MIN_DEEP_SHADOW_SCALE..MIN_SHADOW_SCALE).contains(&s)
                     && r_shadow * DEEP_SHADOW_EVIDENCE < r_mix)
                 || spilled_shadow(px, fc, lit, r_mix);
