@@ -581,27 +581,6 @@ const SPILL_SHADOW_EVIDENCE: f32 = 3.0;
 /// F and B must differ in direction by at least asin(√this) (~18°).
 const SPILL_SHADOW_MIN_SIN2: f32 = 0.1;
 
-/// What both the product/paper mix and a shadow must miss a pixel by (squared residual over
-/// three channels, ~16 levels each) for it to count as a third colour; it must also lie twice
-/// that far from the paper.
-const THIRD_COLOUR_MISS: f32 = 800.0;
-
-/// Whether `px` is a third colour next to product colour `f` on backdrop `b`: far from the
-/// paper, and neither a product/paper mix nor the paper (`lit`, its unshadowed level) darkened
-/// explains it (a tan sole under a black shoe). The backdrop is one colour, so such a pixel is
-/// product, and fully so.
-pub(crate) fn third_colour(px: [f32; 3], f: [f32; 3], b: [f32; 3], lit: [f32; 3]) -> bool {
-    let dot = |u: [f32; 3], v: [f32; 3]| (0..3).map(|c| u[c] * v[c]).sum::<f32>();
-    let resid = |q: [f32; 3]| (0..3).map(|c| (px[c] - q[c]).powi(2)).sum::<f32>();
-    let fb: [f32; 3] = std::array::from_fn(|c| f[c] - b[c]);
-    let pb: [f32; 3] = std::array::from_fn(|c| px[c] - b[c]);
-    let alpha = (dot(fb, pb) / dot(fb, fb).max(1.0)).clamp(0.0, 1.0);
-    let s = dot(px, lit) / dot(lit, lit).max(1.0);
-    resid(b) > 4.0 * THIRD_COLOUR_MISS
-        && resid(std::array::from_fn(|c| b[c] + alpha * fb[c])) > THIRD_COLOUR_MISS
-        && resid(std::array::from_fn(|c| s * lit[c])) > THIRD_COLOUR_MISS
-}
-
 /// Re-decides every pixel within 2 px of the mask's outline: with F the local product colour
 /// (normalised convolution over pixels ≥ 3 px inside) and B the local backdrop (the same over
 /// pixels ≥ 3 px outside, so a contact shadow's darkness is part of B; the model where there
@@ -701,8 +680,7 @@ pub fn refine_boundary(
             let shaded = (MIN_SHADED_PRODUCT..=1.0).contains(&k)
                 && r_shadow > SHADED_MIN_SHADOW_MISS
                 && resid(std::array::from_fn(|c| k * fc[c])) * SHADED_PRODUCT_EVIDENCE < r_shadow;
-            let third = third_colour(px, fc, bc, lit) && !spilled_shadow(px, fc, lit, r_mix);
-            Some((alpha >= 0.5 || third) && (!shadow || shaded))
+            Some(alpha >= 0.5 && (!shadow || shaded))
         };
         for i in 0..n {
             // Band: within 2 px (Chebyshev) of a mask change.
