@@ -823,6 +823,37 @@ mod tests {
     use super::*;
     use image::Rgba;
 
+    /// A photo of `scene` as the fixtures shoot it: softened by the lens (a 3×3 binomial), with
+    /// uniform noise of ±`noise` levels from `seed`.
+    fn lens_photo(
+        w: u32,
+        h: u32,
+        seed: u64,
+        noise: f32,
+        scene: impl Fn(u32, u32) -> [f32; 3],
+    ) -> RgbaImage {
+        let mut seed = seed;
+        let span = 2 * noise as u64 + 1;
+        RgbaImage::from_fn(w, h, |x, y| {
+            let mut acc = [0.0f32; 3];
+            for (dy, wy) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                for (dx, wx) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
+                    let sx = (x as i32 + dx).clamp(0, w as i32 - 1) as u32;
+                    let sy = (y as i32 + dy).clamp(0, h as i32 - 1) as u32;
+                    let p = scene(sx, sy);
+                    for c in 0..3 {
+                        acc[c] += p[c] * wx * wy / 16.0;
+                    }
+                }
+            }
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            let n = ((seed >> 40) % span) as f32 - noise;
+            Rgba(std::array::from_fn(|c| {
+                if c == 3 { 255 } else { (acc[c] + n) as u8 }
+            }))
+        })
+    }
+
     #[test]
     fn small_handle_loop_softened_by_the_lens_is_backdrop() {
         // A dark bottle with a thick carry handle, as the fixtures shoot it: the hole in the
@@ -1139,28 +1170,7 @@ mod tests {
             let v = 235.0 * (1.0 - shade);
             [v, v * 0.96, v]
         };
-        let mut seed = 3u64;
-        let img = RgbaImage::from_fn(w, h, |x, y| {
-            let mut acc = [0.0f32; 3];
-            for (dy, wy) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
-                for (dx, wx) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
-                    let sx = (x as i32 + dx).clamp(0, w as i32 - 1) as u32;
-                    let sy = (y as i32 + dy).clamp(0, h as i32 - 1) as u32;
-                    let p = scene(sx, sy);
-                    for c in 0..3 {
-                        acc[c] += p[c] * wx * wy / 16.0;
-                    }
-                }
-            }
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-            let n = ((seed >> 40) % 5) as f32 - 2.0;
-            Rgba([
-                (acc[0] + n) as u8,
-                (acc[1] + n) as u8,
-                (acc[2] + n) as u8,
-                255,
-            ])
-        });
+        let img = lens_photo(w, h, 3, 2.0, scene);
         let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
         for x in [80, 100, 120] {
             assert!(
@@ -1190,25 +1200,7 @@ mod tests {
                 _ => b,
             }
         };
-        let mut seed = 11u64;
-        let img = RgbaImage::from_fn(w, h, |x, y| {
-            let mut acc = [0.0f32; 3];
-            for (dy, wy) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
-                for (dx, wx) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
-                    let sx = (x as i32 + dx).clamp(0, w as i32 - 1) as u32;
-                    let sy = (y as i32 + dy).clamp(0, h as i32 - 1) as u32;
-                    let p = scene(sx, sy);
-                    for c in 0..3 {
-                        acc[c] += p[c] * wx * wy / 16.0;
-                    }
-                }
-            }
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-            let n = ((seed >> 40) % 7) as f32 - 3.0;
-            Rgba(std::array::from_fn(|c| {
-                if c == 3 { 255 } else { (acc[c] + n) as u8 }
-            }))
-        });
+        let img = lens_photo(w, h, 11, 3.0, scene);
         let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
         let (mut rim, mut kept) = (0, 0);
         for y in 0..h {
@@ -1241,25 +1233,7 @@ mod tests {
                 _ => [60.0, 80.0, 150.0],
             }
         };
-        let mut seed = 17u64;
-        let img = RgbaImage::from_fn(w, h, |x, y| {
-            let mut acc = [0.0f32; 3];
-            for (dy, wy) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
-                for (dx, wx) in [(-1i32, 1.0f32), (0, 2.0), (1, 1.0)] {
-                    let sx = (x as i32 + dx).clamp(0, w as i32 - 1) as u32;
-                    let sy = (y as i32 + dy).clamp(0, h as i32 - 1) as u32;
-                    let p = scene(sx, sy);
-                    for c in 0..3 {
-                        acc[c] += p[c] * wx * wy / 16.0;
-                    }
-                }
-            }
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-            let n = ((seed >> 40) % 7) as f32 - 3.0;
-            Rgba(std::array::from_fn(|c| {
-                if c == 3 { 255 } else { (acc[c] + n) as u8 }
-            }))
-        });
+        let img = lens_photo(w, h, 17, 3.0, scene);
         let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
         let kept = (50..150)
             .filter(|&x| matte.alpha.get_pixel(x, 41)[0] > 127)
