@@ -1,6 +1,7 @@
-//! Account takeover: several accounts paying the same payee from one device that the payee
-//! used first and the payers rarely use. A fraudster who has broken into accounts drains them
-//! on its own kit, so the victims' payments carry the taker's device, not their own. Once a
+//! Account takeover: several accounts paying the same payee from one device (or IP address)
+//! that the payee used first and the payers rarely use. A fraudster who has broken into
+//! accounts drains them on its own kit, so the victims' payments carry the taker's device and
+//! connection, not their own. Once a
 //! device drains at least one account into its own users, other accounts that cashed out on it
 //! as rarely, in the same weeks, are drained victims too: the taker also empties accounts
 //! straight to cash.

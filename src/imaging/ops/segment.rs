@@ -586,7 +586,9 @@ const SPILL_SHADOW_MIN_SIN2: f32 = 0.1;
 /// pixels ≥ 3 px outside, so a contact shadow's darkness is part of B; the model where there
 /// are none), the pixel is product when the mixing equation gives α ≥ ½. Where F and B are too
 /// close to tell apart (a white product on white) the edge-based decision stands. A pixel
-/// better explained as darkened backdrop (a contact shadow) than as that mix is backdrop.
+/// better explained as darkened backdrop (a contact shadow) than as that mix is backdrop,
+/// provided darkened backdrop actually fits it, and unless the product colour darkened (the
+/// product's own shaded rim) fits it far better still.
 pub fn refine_boundary(
     planes: &[Vec<f32>; 3],
     mask: &mut [bool],
