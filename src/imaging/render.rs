@@ -396,17 +396,22 @@ mod tests {
     use crate::imaging::recipe::Preset;
     use image::Rgba;
 
+    /// The product fixture `sku`, rendered with the eval's seed.
+    fn fixture(sku: &str) -> crate::fixtures::products::ProductRender {
+        use crate::fixtures::products;
+        let spec = products::catalogue()
+            .into_iter()
+            .find(|s| s.sku == sku)
+            .expect("fixture");
+        products::render(&spec, 7)
+    }
+
     #[test]
     fn settled_preview_cuts_out_like_the_full_render() {
         // The handbag with two thin straps: at the interactive matte size the gap between
         // them closes; the settled preview must match the full render.
-        use crate::fixtures::products;
         use crate::imaging::metrics::mask_iou;
-        let spec = products::catalogue()
-            .into_iter()
-            .find(|s| s.sku == "SL-BAG-002")
-            .expect("fixture");
-        let photo = image::DynamicImage::ImageRgb8(products::render(&spec, 7).photo).to_rgba8();
+        let photo = image::DynamicImage::ImageRgb8(fixture("SL-BAG-002").photo).to_rgba8();
         let recipe = Preset::Clean.recipe();
         let never = AtomicBool::new(false);
         let side = photo.width().max(photo.height());
@@ -433,12 +438,7 @@ mod tests {
         // outline refinement turns the shadow rows next to the bottle and next to the paper to
         // backdrop; the middle row, with no product close enough to judge it by colour, must
         // go with them rather than stay as a grey line under the cut-out.
-        use crate::fixtures::products;
-        let spec = products::catalogue()
-            .into_iter()
-            .find(|s| s.sku == "SL-BTL-002")
-            .expect("fixture");
-        let r = products::render(&spec, 7);
+        let r = fixture("SL-BTL-002");
         let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
         let mask =
             background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
