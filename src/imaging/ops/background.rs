@@ -1185,9 +1185,9 @@ mod tests {
     #[test]
     fn shaded_rim_of_a_pale_product_stays_product() {
         // A beige product on pale green paper, nearly the same brightness: its outer three
-        // pixels turn away from the light and are 10% darker than its body. Darkened paper explains
-        // them about as well as the plain product/paper mix does, but the product colour,
-        // darkened, explains them far better.
+        // pixels turn away from the light and are 10% darker than its body. Darkened paper
+        // explains them about as well as the plain product/paper mix does, but the product
+        // colour, darkened, explains them far better.
         let (w, h) = (200u32, 160u32);
         let (f, b) = ([190.0f32, 185.0, 150.0], [196.0f32, 210.0, 190.0]);
         let radius = |x: u32, y: u32| {

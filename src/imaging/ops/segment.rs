@@ -37,8 +37,9 @@ const EMPTY: f32 = 1e-3;
 /// it dominates.
 const TEXTURE_INSETS_PX: [usize; 2] = [4, 3];
 /// A thin enclosed region opens as a see-through hole when 90 % of its pixels are within this
-/// fraction of the low colour threshold from the backdrop (shadow-tolerant distance) (a glass body's reflections reach
-/// about 0.6; backdrop seen through a gap about 0.3–0.4 on the fixtures).
+/// fraction of the low colour threshold from the backdrop (shadow-tolerant distance) (a glass
+/// body's reflections reach about 0.6; backdrop seen through a gap about 0.3–0.4 on the
+/// fixtures).
 const THIN_HOLE_SPREAD: f32 = 0.45;
 /// Or when 90 % of its pixels are within this multiple of the border's luminance noise from
 /// the backdrop's luminance: JPEG smears colour over 2-px blocks, so in a compressed photo the
@@ -427,8 +428,9 @@ fn region_gradient(planes: &[Vec<f32>; 3], region: &[bool], w: usize, h: usize) 
 /// below 1.4× the border's noise, measured inside the region only and away from its outline
 /// so that the straps' own edges and their blur do not count; a region too thin for that
 /// measure must instead keep its colour within [`THIN_HOLE_SPREAD`] of the low threshold or
-/// its luminance within [`THIN_HOLE_LUMA_SPREAD`] of the border's luminance noise). Anything else enclosed — the
-/// body of a glass bottle ringed by its own rims, a white sole outlined by shading — is product.
+/// its luminance within [`THIN_HOLE_LUMA_SPREAD`] of the border's luminance noise). Anything
+/// else enclosed — the body of a glass bottle ringed by its own rims, a white sole outlined by
+/// shading — is product.
 pub fn open_see_through_holes(mask: &mut [bool], cues: &HoleCues<'_>, w: usize, h: usize) {
     let n = w * h;
     let free_inside: Vec<bool> = (0..n).map(|i| mask[i] && !cues.barrier[i]).collect();
