@@ -338,10 +338,10 @@ fn takeover_finds_accounts_drained_on_their_payees_device() {
         (T0 + 30 * D, 1, 0, 900.0, "K"),
         (T0 + 31 * D, 2, 0, 1_200.0, "K"),
         (T0 + 31 * D + 60, 2, 0, 700.0, "K"),
-        // Victim 10 is emptied straight to cash on K; the taker's own cash-out is not a victim's,
-        // nor is one on K two months after the drain.
+        // Victim 10 is emptied straight to cash on K; the taker's own cash-out (all it took,
+        // two days later) is not a victim's, nor is one on K two months after the drain.
         (T0 + 32 * D + 3_600, 10, NONE, 800.0, "K"),
-        (T0 + 33 * D, 0, NONE, 2_500.0, "K"),
+        (T0 + 33 * D, 0, NONE, 2_800.0, "K"),
         (T0 + 95 * D, 11, NONE, 300.0, "K"),
         // A family tablet F is the main device of both parent 3 and child 4: not foreign.
         (T0 + 32 * D, 4, 3, 50.0, "F"),
@@ -390,8 +390,23 @@ fn takeover_finds_accounts_drained_on_their_payees_device() {
             assert_eq!(payees, &vec![0]);
             assert_eq!(tx.len(), 4);
             assert!(tx.is_sorted_by_key(|&t| ds.tx.ts_secs[t as usize]));
-            // Drains of 25–40× the victims' usual $30 keep the full strength for 3 victims…
+            // Drains of 25–40× the victims' usual $30, withdrawn at once, keep the full
+            // strength for 3 victims…
             assert!((hit.strength - 0.6).abs() < 1e-9, "{}", hit.strength);
+            // …money the taker keeps leaves 70% of the share not cashed out by the victims
+            // themselves ($2,800 of $3,600 stays put): 0.6 × (0.7 + 0.3 × 800 / 3600).
+            let mut kept = ds.clone();
+            let withdrawal = (0..kept.tx.len())
+                .find(|&i| kept.tx.src[i] == 0 && kept.tx.dst[i] == NONE)
+                .expect("the taker's withdrawal");
+            kept.tx.ts_secs[withdrawal] += 10 * D;
+            let held = detect_takeovers(&kept, &[]);
+            let expected = 0.6 * (0.7 + 0.3 * 800.0 / 3_600.0);
+            assert!(
+                (held[0].strength - expected).abs() < 1e-9,
+                "{}",
+                held[0].strength
+            );
             // …moves of their usual size keep 60% of it.
             let mut usual = ds.clone();
             for &t in tx {

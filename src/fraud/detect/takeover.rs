@@ -20,6 +20,11 @@ const MIN_PAYERS: usize = 2;
 const MAX_EVIDENCE_TX: usize = 200;
 /// Cash-outs on the device count this long before its first or after its last drain payment.
 const CASH_OUT_WINDOW_SECS: i64 = 30 * 86_400;
+/// A payee moves drained money on (withdraws it or pays it away) within this long of its last
+/// drain payment.
+const ONWARD_WINDOW_SECS: i64 = 3 * 86_400;
+/// Share of a hit's strength kept when none of the drained money moved on.
+const STILL_MONEY_STRENGTH: f64 = 0.7;
 
 /// Finds devices, then IP addresses, on which several accounts paid the identifier's own users
 /// (or one did and others cashed out there). A kit often has several devices behind one
@@ -146,7 +151,80 @@ fn on_identifier(ds: &Dataset, column: &[u32], hub_entities: &[u32]) -> Vec<Cand
         });
     }
     weigh_by_size(ds, &mut out);
+    weigh_by_onward(ds, &mut out);
     out
+}
+
+/// Scales each hit's strength by how much of the drained money left at once: a taker
+/// withdraws or pays on what it took within days, while a housemate repaid on a shared tablet
+/// keeps it. The share is the payees' withdrawals and payments to other accounts (not back to
+/// the payers, not at merchants) within [`ONWARD_WINDOW_SECS`] of their last drain payment, at
+/// most what each received, plus the victims' own cash-outs on the device (gone already), over
+/// everything drained. None moved on keeps [`STILL_MONEY_STRENGTH`] of the strength.
+fn weigh_by_onward(ds: &Dataset, hits: &mut [Candidate]) {
+    let tx = &ds.tx;
+    let takeover = |c: &Candidate| match &c.evidence[0] {
+        Evidence::Takeover {
+            payers, payees, tx, ..
+        } => Some((payers.clone(), payees.clone(), tx.clone())),
+        _ => None,
+    };
+    let mut involved: Vec<u32> = hits
+        .iter()
+        .filter_map(takeover)
+        .flat_map(|(_, payees, _)| payees)
+        .collect();
+    involved.sort_unstable();
+    involved.dedup();
+    // Each involved payee's withdrawals and payments to accounts: (time, payee, amount).
+    let mut out_moves: Vec<Vec<(i64, u32, f64)>> = vec![Vec::new(); involved.len()];
+    for i in 0..tx.len() {
+        if !tx.declined[i]
+            && tx.merchant[i] == NONE
+            && let Ok(k) = involved.binary_search(&tx.src[i])
+        {
+            out_moves[k].push((tx.ts_secs[i], tx.dst[i], tx.amount[i]));
+        }
+    }
+    for c in hits.iter_mut() {
+        let Some((payers, payees, moves)) = takeover(c) else {
+            continue;
+        };
+        // Per payee: what it received in the drain, and when the drain payments came.
+        let mut received = vec![(0.0f64, i64::MAX, i64::MIN); payees.len()];
+        let mut cashed = 0.0f64;
+        for &t in &moves {
+            let t = t as usize;
+            match payees.binary_search(&tx.dst[t]) {
+                Ok(k) => {
+                    let r = &mut received[k];
+                    r.0 += tx.amount[t].max(0.0);
+                    r.1 = r.1.min(tx.ts_secs[t]);
+                    r.2 = r.2.max(tx.ts_secs[t]);
+                }
+                Err(_) => cashed += tx.amount[t].max(0.0),
+            }
+        }
+        let drained = received.iter().map(|r| r.0).sum::<f64>() + cashed;
+        if drained <= 0.0 {
+            continue;
+        }
+        let mut moved = cashed;
+        for (&payee, &(got, first, last)) in payees.iter().zip(&received) {
+            let Ok(k) = involved.binary_search(&payee) else {
+                continue;
+            };
+            let window = first..=last.saturating_add(ONWARD_WINDOW_SECS);
+            let onward: f64 = out_moves[k]
+                .iter()
+                .filter(|&&(ts, to, _)| window.contains(&ts) && payers.binary_search(&to).is_err())
+                .map(|&(_, _, amount)| amount.max(0.0))
+                .sum();
+            moved += onward.min(got);
+        }
+        let share = (moved / drained).clamp(0.0, 1.0);
+        c.strength *= STILL_MONEY_STRENGTH + (1.0 - STILL_MONEY_STRENGTH) * share;
+    }
 }
 
 /// Scales each hit's strength by how large the moves on the device are against what the
