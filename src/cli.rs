@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::app::{LaunchOptions, OpenAsset, PageMode, View};
+use crate::app::{FraudTab, LaunchOptions, OpenAsset, PageMode, View};
 
 /// Sightline: campaign lookbooks and fraud-ring hunting, offline.
 #[derive(Debug, Parser)]
@@ -19,6 +19,10 @@ pub struct Cli {
     /// Open the GUI on this view.
     #[arg(long, value_enum)]
     pub view: Option<ViewArg>,
+
+    /// Open the fraud view on this tab (implies `--view fraud`).
+    #[arg(long, value_enum)]
+    pub fraud_tab: Option<FraudTabArg>,
 
     /// Render the window once loaded, save it as PNG, and exit.
     #[arg(long, value_name = "OUT.png")]
@@ -58,6 +62,26 @@ pub enum ViewArg {
     Home,
     Lookbook,
     Fraud,
+}
+
+/// Tabs of the fraud view that `--fraud-tab` can open.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FraudTabArg {
+    Accounts,
+    Transactions,
+    Rings,
+    Loads,
+}
+
+impl From<FraudTabArg> for FraudTab {
+    fn from(t: FraudTabArg) -> Self {
+        match t {
+            FraudTabArg::Accounts => FraudTab::Accounts,
+            FraudTabArg::Transactions => FraudTab::Transactions,
+            FraudTabArg::Rings => FraudTab::Rings,
+            FraudTabArg::Loads => FraudTab::Loads,
+        }
+    }
 }
 
 impl From<ViewArg> for View {
@@ -158,7 +182,11 @@ pub fn run(cli: Cli, runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
             crate::app::run_gui(
                 LaunchOptions {
                     workspace,
-                    view: cli.view.map(View::from),
+                    view: cli
+                        .view
+                        .map(View::from)
+                        .or(cli.fraud_tab.map(|_| View::Fraud)),
+                    fraud_tab: cli.fraud_tab.map(FraudTab::from),
                     screenshot: cli.screenshot,
                     import: cli.import,
                     ephemeral: std::env::var_os("SIGHTLINE_EPHEMERAL").is_some(),

@@ -26,6 +26,7 @@ fn harness<'a>(
     let launch = LaunchOptions {
         workspace,
         view: Some(View::Fraud),
+        fraud_tab: None,
         screenshot: None,
         import: Vec::new(),
         open_asset: None,

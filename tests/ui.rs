@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use sightline::app::{LaunchOptions, SightlineApp, ThemeChoice, View, WorkspaceState};
+use sightline::app::{FraudTab, LaunchOptions, SightlineApp, ThemeChoice, View, WorkspaceState};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -242,4 +242,27 @@ fn rings_tab_scores_the_workspace_and_says_which_model() {
     assert_eq!(rings.run.model, "unsupervised");
     assert_eq!(rings.run.accounts, 3);
     h.get_by_label_contains("Model in use: unsupervised");
+}
+
+#[test]
+fn launch_can_open_the_fraud_view_on_its_rings_tab() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = common::small_workspace(dir.path());
+    let rt = runtime();
+    let launch = LaunchOptions {
+        workspace: path,
+        view: Some(View::Fraud),
+        fraud_tab: Some(FraudTab::Rings),
+        ephemeral: true,
+        ..LaunchOptions::default()
+    };
+    let ctx = egui::Context::default();
+    let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app);
+    step_until(&mut h, "workspace to open", open_and_settled);
+    // Only the Rings tab has these; the fraud view's default tab is Accounts.
+    h.get_by_label("Not scored yet.");
+    h.get_by_label("Score now");
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use super::FraudTab;
 use super::SightlineApp;
 use super::settings::View;
 
@@ -30,6 +31,8 @@ pub struct LaunchOptions {
     pub workspace: PathBuf,
     /// Start on this view instead of the remembered one.
     pub view: Option<View>,
+    /// Start the fraud view on this tab.
+    pub fraud_tab: Option<FraudTab>,
     /// Save a PNG of the window once loaded, then exit.
     pub screenshot: Option<PathBuf>,
     /// Files to open the import dialog with once the workspace is open.

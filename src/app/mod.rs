@@ -132,6 +132,8 @@ pub struct SightlineApp {
     first_frame_logged: bool,
     /// An asset page to open once the workspace is open (`--open-asset`).
     launch_asset: Option<launch::OpenAsset>,
+    /// The fraud tab to show once the first workspace is open (`--fraud-tab`).
+    launch_fraud_tab: Option<FraudTab>,
 }
 
 impl SightlineApp {
@@ -183,6 +185,7 @@ impl SightlineApp {
             egui_ctx: egui_ctx.clone(),
             first_frame_logged: false,
             launch_asset: launch.open_asset.clone(),
+            launch_fraud_tab: launch.fraud_tab,
         };
         crate::ui::theme::apply(egui_ctx, &app.settings);
         let path = launch.workspace.clone();
@@ -300,7 +303,11 @@ impl SightlineApp {
                 } = *opened;
                 let reload = self.workspace.open().is_some_and(|w| w.path == path);
                 if !reload {
-                    self.input = ViewInput::default();
+                    // A new workspace starts on fresh tabs, the first one on the launch's.
+                    self.input = ViewInput {
+                        fraud_tab: self.launch_fraud_tab.take().unwrap_or_default(),
+                        ..ViewInput::default()
+                    };
                 }
                 self.settings.remember(&path);
                 let mut ws = OpenWorkspace {
