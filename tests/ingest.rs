@@ -1088,3 +1088,65 @@ fn the_real_amlsim_sample_loads_with_all_its_rows_and_accounts() {
     let again = e.load(&files, "auto");
     assert_eq!(again.loaded, 0);
 }
+
+#[test]
+fn a_sole_writer_load_skips_the_wal_only_when_nobody_else_is_connected() {
+    let rows = |from: u64, to: u64| {
+        let mut s = format!("{AMLSIM_HEADER}\n");
+        for n in from..to {
+            s.push_str(&format!(
+                "{n},{},{},TRANSFER,{n}.5,2017-01-02T03:04:{:02}Z,False,-1\n",
+                n % 11,
+                n % 5,
+                n % 60
+            ));
+        }
+        s
+    };
+    let opts = IngestOptions {
+        sole_writer: true,
+        ..IngestOptions::default()
+    };
+    let mut e = env();
+    let first = e.write("a.csv", rows(1, 2_001).as_bytes());
+    let s = e.load_with(&[first], "auto", None, &opts).expect("load");
+    assert!(
+        s.rollback_journal,
+        "alone on the file, the load skips the WAL"
+    );
+    assert_eq!(s.loaded, 2_000);
+    // The file is handed back to the WAL, whole, with every row and index.
+    assert_eq!(e.text("PRAGMA journal_mode"), "wal");
+    assert_eq!(e.text("PRAGMA integrity_check"), "ok");
+    assert_eq!(e.count("SELECT count(*) FROM transactions"), 2_000);
+    assert_eq!(
+        e.count("SELECT count(*) FROM sqlite_master WHERE name = 'transactions_by_src'"),
+        1
+    );
+
+    // A reader already connected (the GUI, another process) keeps the load in the WAL, at once
+    // and without error, and sees every committed row.
+    let reader = Workspace::connect(e.ws.path()).expect("second connection");
+    let second = e.write("b.csv", rows(2_001, 3_001).as_bytes());
+    let started = std::time::Instant::now();
+    let s = e
+        .load_with(&[second], "auto", None, &opts)
+        .expect("load beside a reader");
+    assert!(
+        !s.rollback_journal,
+        "another connection is open: the WAL stays"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "no busy wait"
+    );
+    assert_eq!(s.loaded, 1_000);
+    let seen: i64 = reader
+        .query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))
+        .expect("reader query");
+    assert_eq!(seen, 3_000);
+    let mode: String = reader
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "wal");
+}

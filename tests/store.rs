@@ -460,3 +460,32 @@ fn workspace_survives_kill_9_during_writes() {
         ws.conn().execute("DELETE FROM meta", []).expect("reset");
     }
 }
+
+#[test]
+fn a_connection_can_join_while_another_process_loads_under_a_rollback_journal() {
+    // `sightline ingest`, alone on a file, loads under a rollback journal and holds the write
+    // lock for each batch; a reader arriving then cannot switch the file to WAL, and must
+    // still connect and read the committed rows.
+    let dir = tmp();
+    let path = dir.path().join("w.sqlite");
+    drop(Workspace::open(&path, OpenMode::CreateIfMissing).expect("create"));
+    let loader = rusqlite::Connection::open(&path).expect("loader");
+    let mode: String = loader
+        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+        .expect("leave WAL");
+    assert_eq!(mode, "delete");
+    loader
+        .execute_batch(
+            "INSERT INTO meta(key, value) VALUES ('committed', '1');
+             BEGIN IMMEDIATE;
+             INSERT INTO meta(key, value) VALUES ('in-flight', '1');",
+        )
+        .expect("a batch in flight");
+    let reader = Workspace::connect(&path).expect("connects during the load");
+    let keys: Vec<String> = reader
+        .prepare("SELECT key FROM meta WHERE key IN ('committed', 'in-flight')")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("reads");
+    assert_eq!(keys, vec!["committed".to_string()]);
+    loader.execute_batch("COMMIT").expect("commit");
+}

@@ -12,5 +12,5 @@ mod writer;
 
 pub use blobs::BlobStore;
 pub use error::StoreError;
-pub use workspace::{OpenMode, Workspace, default_workspace_path, now_secs};
+pub use workspace::{BUSY_TIMEOUT, OpenMode, Workspace, default_workspace_path, now_secs};
 pub use writer::Writer;

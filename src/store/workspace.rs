@@ -20,6 +20,9 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// Page size of new workspace files.
 const NEW_PAGE_SIZE_BYTES: u32 = 16_384;
 
+/// How long a connection waits for another one's lock before giving up with "busy".
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Whether opening may create a new, empty workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenMode {
@@ -148,7 +151,7 @@ fn open_connection(path: &Path, mode: OpenMode) -> Result<Connection, StoreError
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| classify(path, e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
+    conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| classify(path, e))?;
     // A new file gets 16 KiB pages (the size is fixed once the first table exists): bulk loads
     // of a million transactions write and sort a quarter of the pages they would at 4 KiB.
@@ -161,10 +164,21 @@ fn open_connection(path: &Path, mode: OpenMode) -> Result<Connection, StoreError
             .map_err(|e| classify(path, e))?;
     }
     // journal_mode answers with a row; a corrupt header fails here, before anything is written.
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(|e| classify(path, e))?;
-    if !mode.eq_ignore_ascii_case("wal") {
+    let mode: String = match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+        Ok(mode) => mode,
+        // Another process is writing under a rollback journal (`sightline ingest` alone on the
+        // file switches to one for its load) and holds the lock the switch needs; SQLite does
+        // not wait for it. Use the file as it is: the load hands it back to the WAL when it
+        // ends, and this connection follows.
+        Err(e) if is_busy(&e) => conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(|e| classify(path, e))?,
+        Err(e) => return Err(classify(path, e)),
+    };
+    if !["wal", "delete"]
+        .iter()
+        .any(|m| mode.eq_ignore_ascii_case(m))
+    {
         return Err(StoreError::NotAWorkspace {
             path: path.to_path_buf(),
             reason: format!("could not switch to WAL journal (got {mode})"),
@@ -224,6 +238,14 @@ fn writable(path: &Path) -> bool {
                     .unwrap_or(false)
             })
             .unwrap_or(true)
+}
+
+/// Whether `e` is SQLite's "busy" or "locked": another connection holds the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn classify(path: &Path, e: rusqlite::Error) -> StoreError {

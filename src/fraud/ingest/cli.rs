@@ -180,6 +180,9 @@ pub fn run_ingest_cli(args: IngestArgs) -> anyhow::Result<()> {
         limits: args.limits(),
         batch_rows: args.batch_rows.max(1),
         index_strategy: args.indexes,
+        // This process holds the workspace for the load (another one already connected to it
+        // keeps the load in WAL mode).
+        sole_writer: true,
     };
     let cancel = AtomicBool::new(false);
     let chatty = !args.json && std::io::stderr().is_terminal();

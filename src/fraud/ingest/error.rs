@@ -86,6 +86,13 @@ pub enum IngestError {
         "the ingest pipeline stopped unexpectedly ({0}); run the load again — it resumes after the last committed batch"
     )]
     Pipeline(String),
+    #[error(
+        "the load is committed but {path} could not be flushed to disk ({source}); check the disk, then run the load again (it adds nothing twice)"
+    )]
+    Sync {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
