@@ -311,16 +311,19 @@ fn sync_file(path: &Path) -> Result<(), IngestError> {
 /// the pages it overwrites; with `synchronous = OFF` for the load the safety is the WAL's: a
 /// killed load rolls back to its last committed batch on the next open.
 fn leave_wal(conn: &Connection) -> bool {
-    let waited = conn.busy_timeout(std::time::Duration::ZERO);
+    if let Err(e) = conn.busy_timeout(std::time::Duration::ZERO) {
+        tracing::debug!(error = %e, "the load stays in WAL mode");
+        return false;
+    }
     let mode = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
         r.get::<_, String>(0)
     });
     if let Err(e) = conn.busy_timeout(crate::store::BUSY_TIMEOUT) {
         tracing::debug!(error = %e, "busy timeout not restored");
     }
-    match (waited, mode) {
-        (Ok(()), Ok(m)) => m.eq_ignore_ascii_case("delete"),
-        (_, Err(e)) | (Err(e), _) => {
+    match mode {
+        Ok(m) => m.eq_ignore_ascii_case("delete"),
+        Err(e) => {
             tracing::debug!(error = %e, "the load stays in WAL mode");
             false
         }
