@@ -163,16 +163,13 @@ fn on_identifier(ds: &Dataset, column: &[u32], hub_entities: &[u32]) -> Vec<Cand
 /// everything drained. None moved on keeps [`STILL_MONEY_STRENGTH`] of the strength.
 fn weigh_by_onward(ds: &Dataset, hits: &mut [Candidate]) {
     let tx = &ds.tx;
-    let takeover = |c: &Candidate| match &c.evidence[0] {
-        Evidence::Takeover {
-            payers, payees, tx, ..
-        } => Some((payers.clone(), payees.clone(), tx.clone())),
-        _ => None,
-    };
     let mut involved: Vec<u32> = hits
         .iter()
-        .filter_map(takeover)
-        .flat_map(|(_, payees, _)| payees)
+        .flat_map(|c| match &c.evidence[0] {
+            Evidence::Takeover { payees, .. } => payees.as_slice(),
+            _ => &[],
+        })
+        .copied()
         .collect();
     involved.sort_unstable();
     involved.dedup();
@@ -187,13 +184,19 @@ fn weigh_by_onward(ds: &Dataset, hits: &mut [Candidate]) {
         }
     }
     for c in hits.iter_mut() {
-        let Some((payers, payees, moves)) = takeover(c) else {
+        let Evidence::Takeover {
+            payers,
+            payees,
+            tx: moves,
+            ..
+        } = &c.evidence[0]
+        else {
             continue;
         };
         // Per payee: what it received in the drain, and when the drain payments came.
         let mut received = vec![(0.0f64, i64::MAX, i64::MIN); payees.len()];
         let mut cashed = 0.0f64;
-        for &t in &moves {
+        for &t in moves {
             let t = t as usize;
             match payees.binary_search(&tx.dst[t]) {
                 Ok(k) => {
