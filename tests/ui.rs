@@ -20,15 +20,24 @@ fn harness<'a>(
     rt: &tokio::runtime::Runtime,
     workspace: std::path::PathBuf,
 ) -> Harness<'a, SightlineApp> {
-    let launch = LaunchOptions {
-        workspace,
-        view: Some(View::Home),
-        import: Vec::new(),
-        ephemeral: true,
-        ..LaunchOptions::default()
-    };
+    harness_with(
+        rt,
+        &LaunchOptions {
+            workspace,
+            view: Some(View::Home),
+            import: Vec::new(),
+            ephemeral: true,
+            ..LaunchOptions::default()
+        },
+    )
+}
+
+fn harness_with<'a>(
+    rt: &tokio::runtime::Runtime,
+    launch: &LaunchOptions,
+) -> Harness<'a, SightlineApp> {
     let ctx = egui::Context::default();
-    let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
+    let app = SightlineApp::new(&ctx, rt.handle().clone(), launch, None);
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app)
@@ -249,18 +258,16 @@ fn launch_can_open_the_fraud_view_on_its_rings_tab() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = common::small_workspace(dir.path());
     let rt = runtime();
-    let launch = LaunchOptions {
-        workspace: path,
-        view: Some(View::Fraud),
-        fraud_tab: Some(FraudTab::Rings),
-        ephemeral: true,
-        ..LaunchOptions::default()
-    };
-    let ctx = egui::Context::default();
-    let app = SightlineApp::new(&ctx, rt.handle().clone(), &launch, None);
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut SightlineApp| app.frame_ui(ui), app);
+    let mut h = harness_with(
+        &rt,
+        &LaunchOptions {
+            workspace: path,
+            view: Some(View::Fraud),
+            fraud_tab: Some(FraudTab::Rings),
+            ephemeral: true,
+            ..LaunchOptions::default()
+        },
+    );
     step_until(&mut h, "workspace to open", open_and_settled);
     // Only the Rings tab has these; the fraud view's default tab is Accounts.
     h.get_by_label("Not scored yet.");
