@@ -163,16 +163,7 @@ fn on_identifier(ds: &Dataset, column: &[u32], hub_entities: &[u32]) -> Vec<Cand
 /// everything drained. None moved on keeps [`STILL_MONEY_STRENGTH`] of the strength.
 fn weigh_by_onward(ds: &Dataset, hits: &mut [Candidate]) {
     let tx = &ds.tx;
-    let mut involved: Vec<u32> = hits
-        .iter()
-        .flat_map(|c| match &c.evidence[0] {
-            Evidence::Takeover { payees, .. } => payees.as_slice(),
-            _ => &[],
-        })
-        .copied()
-        .collect();
-    involved.sort_unstable();
-    involved.dedup();
+    let involved = accounts_of(hits, Side::Payees);
     // Each involved payee's withdrawals and payments to accounts: (time, payee, amount).
     let mut out_moves: Vec<Vec<(i64, u32, f64)>> = vec![Vec::new(); involved.len()];
     for i in 0..tx.len() {
@@ -230,21 +221,36 @@ fn weigh_by_onward(ds: &Dataset, hits: &mut [Candidate]) {
     }
 }
 
+/// Which accounts of a takeover hit [`accounts_of`] lists.
+#[derive(Clone, Copy)]
+enum Side {
+    Payers,
+    Payees,
+}
+
+/// The payers (or payees) of every takeover hit, sorted, each once.
+fn accounts_of(hits: &[Candidate], side: Side) -> Vec<u32> {
+    let mut out: Vec<u32> = hits
+        .iter()
+        .flat_map(|c| match (&c.evidence[0], side) {
+            (Evidence::Takeover { payers, .. }, Side::Payers) => payers.as_slice(),
+            (Evidence::Takeover { payees, .. }, Side::Payees) => payees.as_slice(),
+            _ => &[],
+        })
+        .copied()
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Scales each hit's strength by how large the moves on the device are against what the
 /// accounts usually pay: a drain empties an account in a few large transfers, while a friend
 /// paying back a dinner on someone else's phone moves what it always moves. Moves at 20× the
 /// accounts' median payment or more keep the full strength; at their usual size, 60% of it.
 fn weigh_by_size(ds: &Dataset, hits: &mut [Candidate]) {
     let tx = &ds.tx;
-    let mut involved: Vec<u32> = hits
-        .iter()
-        .flat_map(|c| match &c.evidence[0] {
-            Evidence::Takeover { payers, .. } => payers.clone(),
-            _ => Vec::new(),
-        })
-        .collect();
-    involved.sort_unstable();
-    involved.dedup();
+    let involved = accounts_of(hits, Side::Payers);
     // Each involved account's payments (all of them, any device), then their median.
     let mut paid: Vec<Vec<f64>> = vec![Vec::new(); involved.len()];
     for i in 0..tx.len() {
