@@ -640,6 +640,18 @@ fn force_strokes(alpha: &mut [f32], strokes: &[BrushStroke], w: usize, h: usize)
 /// Gaussian blur of about 0.7 px moves up to a quarter of the product's colour one pixel out.
 const EDGE_SPILL: f32 = 0.25;
 
+/// Product/backdrop colour difference (RGB distance, levels) below which the mixing equation
+/// is not solved for a pixel's coverage.
+const MIN_SOLVE_CONTRAST: f32 = 20.0;
+
+/// Product/backdrop colour difference (levels) below which a product counts as faint for the
+/// coverage of its outermost pixels (see [`FAINT_OUTLINE_MIN_COVER`]).
+const FAINT_CONTRAST: f32 = 40.0;
+
+/// Least solved coverage a faint product's outermost pixel keeps; below it the pixel goes to
+/// the backdrop.
+const FAINT_OUTLINE_MIN_COVER: f32 = 0.9;
+
 /// Removes lens spill from a solved coverage: at most [`EDGE_SPILL`] is spill (backdrop with a
 /// trace of the neighbour's colour) and becomes 0; as much the other way becomes 1; half stays
 /// half, so the outline at 50 % coverage does not move.
@@ -738,7 +750,12 @@ fn soften_and_decontaminate(
         let fb2: f32 = fb.iter().map(|v| v * v).sum();
         // Alpha from the mixing equation when product and backdrop differ enough; otherwise keep
         // the binary decision (a near-backdrop-coloured product edge is not solvable by colour).
-        let solvable = fb2 > 20.0 * 20.0;
+        let outline = mask[i] && on_outline(i);
+        let solvable = fb2 > MIN_SOLVE_CONTRAST * MIN_SOLVE_CONTRAST;
+        // Against a faint product (clear glass, a pale mug) the backdrop's noise and the lens
+        // spill of a dark wall move the solve by a large share, so the outermost pixel keeps
+        // its coverage only when the solve calls it nearly whole (a hard white-on-cream edge).
+        let faint_outline = outline && fb2 <= FAINT_CONTRAST * FAINT_CONTRAST;
         let a = if solvable {
             let proj: f32 = fb.iter().zip(&ib).map(|(x, y)| x * y).sum::<f32>() / fb2;
             let solved = proj.clamp(0.0, 1.0);
@@ -748,8 +765,19 @@ fn soften_and_decontaminate(
             // also "moves towards" the product colour and would be read as partial cover,
             // leaving a grey rim. The detection threshold is low enough that real partial
             // cover is already inside the mask.
-            if mask[i] { solved } else { 0.0 }
-        } else if mask[i] && on_outline(i) {
+            // A product pixel the product/backdrop mix misses is another material (the tan
+            // sole line under a black shoe): its own colour is its product colour.
+            let miss: f32 = (0..3)
+                .map(|c| (px[c] - b[c] - solved * fb[c]).powi(2))
+                .sum();
+            if !mask[i] || faint_outline && solved < FAINT_OUTLINE_MIN_COVER {
+                0.0
+            } else if miss > segment::MAX_MIX_MISS {
+                1.0
+            } else {
+                solved
+            }
+        } else if outline {
             // Product and backdrop too alike to solve: the outline was placed on the edge's
             // gradient ridge, which straddles the true edge, so its outermost pixel is as
             // likely backdrop as product. It goes to the backdrop: a lost half-covered pixel
@@ -1241,6 +1269,74 @@ mod tests {
         assert!(kept >= 90, "{kept} of 100 lip pixels kept");
         assert!(matte.alpha.get_pixel(100, 43)[0] > 250, "inside lost");
         assert!(matte.alpha.get_pixel(100, 37)[0] < 10, "paper kept");
+    }
+
+    #[test]
+    fn pale_sole_line_under_a_dark_shoe_stays_product() {
+        // A black pump on cool grey paper with a 3-px tan sole line along its bottom edge. The
+        // line is as light as a half-covered black/paper pixel, so the mix alone calls it half
+        // backdrop; but it is warm where such a mix would be neutral and a shadow cool.
+        let (w, h) = (200u32, 160u32);
+        let scene = |x: u32, y: u32| -> [f32; 3] {
+            if !(50..150).contains(&x) || !(40..103).contains(&y) {
+                return [190.0, 198.0, 212.0];
+            }
+            if y >= 100 {
+                [165.0, 140.0, 118.0]
+            } else {
+                [22.0, 21.0, 24.0]
+            }
+        };
+        let img = lens_photo(w, h, 23, 2.0, scene);
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        let kept = (60..140)
+            .filter(|&x| matte.alpha.get_pixel(x, 101)[0] > 127)
+            .count();
+        assert!(kept >= 72, "{kept} of 80 sole pixels kept");
+        assert!(matte.alpha.get_pixel(100, 70)[0] > 250, "body lost");
+        assert!(matte.alpha.get_pixel(100, 106)[0] < 10, "paper kept");
+    }
+
+    /// A clear glass box on pale grey paper, as the lens sees it: a 3-px wall 20 % darker than
+    /// the paper round a body 7 % darker. Returns the photo and the exact product mask.
+    fn glass_scene() -> (RgbaImage, Vec<bool>) {
+        let (w, h) = (200u32, 160u32);
+        let paper = [200.0f32, 204.0, 210.0];
+        let inside = |x: u32, y: u32, m: u32| {
+            (60 + m..140 - m).contains(&x) && (30 + m..130 - m).contains(&y)
+        };
+        let scene = |x: u32, y: u32| -> [f32; 3] {
+            if inside(x, y, 3) {
+                paper.map(|v| 0.93 * v)
+            } else if inside(x, y, 0) {
+                paper.map(|v| 0.80 * v)
+            } else {
+                paper
+            }
+        };
+        let truth = (0..w * h).map(|i| inside(i % w, i / w, 0)).collect();
+        (lens_photo(w, h, 29, 3.0, scene), truth)
+    }
+
+    #[test]
+    fn clear_glass_walls_stay_product() {
+        // The walls are a darkened backdrop as much as a darkened product; they stand beside
+        // and above the glass, where no floor shadow falls, so they stay.
+        let (img, truth) = glass_scene();
+        let matte = compute_matte(&img, &Background::default(), &[]).unwrap();
+        let walls: Vec<(u32, u32)> = (45..115).flat_map(|y| [(61, y), (138, y)]).collect();
+        let kept = walls
+            .iter()
+            .filter(|&&(x, y)| matte.alpha.get_pixel(x, y)[0] > 127)
+            .count();
+        assert!(
+            kept * 20 >= walls.len() * 19,
+            "{kept} of {} wall pixels kept",
+            walls.len()
+        );
+        // The wall it stands on is under it, where a contact shadow would be: that one goes.
+        let score = iou(&matte.alpha, &truth);
+        assert!(score > 0.95, "IoU {score}");
     }
 
     #[test]

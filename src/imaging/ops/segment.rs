@@ -589,6 +589,10 @@ const SPILL_SHADOW_EVIDENCE: f32 = 3.0;
 /// F and B must differ in direction by at least asin(√this) (~18°).
 const SPILL_SHADOW_MIN_SIN2: f32 = 0.1;
 
+/// Squared RGB residual (over three channels, ~12 levels each) beyond which a pixel is not a
+/// mix of the local product colour and the backdrop: it is a third colour, another material.
+pub const MAX_MIX_MISS: f32 = 400.0;
+
 /// Re-decides every pixel within 2 px of the mask's outline: with F the local product colour
 /// (normalised convolution over pixels ≥ 3 px inside) and B the local backdrop (the same over
 /// pixels ≥ 3 px outside, so a contact shadow's darkness is part of B; the model where there
@@ -596,7 +600,9 @@ const SPILL_SHADOW_MIN_SIN2: f32 = 0.1;
 /// close to tell apart (a white product on white) the edge-based decision stands. A pixel
 /// better explained as darkened backdrop (a contact shadow) than as that mix is backdrop,
 /// provided darkened backdrop actually fits it, and unless the product colour darkened (the
-/// product's own shaded rim) fits it far better still.
+/// product's own shaded rim) fits it far better still, or fits it as well where no floor
+/// shadow can fall (beside or above the product: the walls of clear glass). A pixel neither
+/// the mix nor a shadow explains is a third colour and product.
 pub fn refine_boundary(
     planes: &[Vec<f32>; 3],
     mask: &mut [bool],
@@ -687,10 +693,23 @@ pub fn refine_boundary(
             // explains the pixel far better than the darkened backdrop, it is product.
             let f2: f32 = fc.iter().map(|v| v * v).sum::<f32>().max(1.0);
             let k = (0..3).map(|c| px[c] * fc[c]).sum::<f32>() / f2;
-            let shaded = (MIN_SHADED_PRODUCT..=1.0).contains(&k)
-                && r_shadow > SHADED_MIN_SHADOW_MISS
-                && resid(std::array::from_fn(|c| k * fc[c])) * SHADED_PRODUCT_EVIDENCE < r_shadow;
-            Some(alpha >= 0.5 && (!shadow || shaded))
+            let r_shaded = resid(std::array::from_fn(|c| k * fc[c]));
+            let shaded_by_colour =
+                r_shadow > SHADED_MIN_SHADOW_MISS && r_shaded * SHADED_PRODUCT_EVIDENCE < r_shadow;
+            // Where the product's colour is the backdrop's (clear glass), its darkened wall and
+            // a darkened backdrop explain the pixel equally well: a floor shadow lies under the
+            // product, so beside or above it the pixel is the wall.
+            let shaded_by_place = r_shadow <= SHADED_MIN_SHADOW_MISS
+                && r_shaded <= SHADED_MIN_SHADOW_MISS
+                && !product_above(&m, i, w, h);
+            let shaded =
+                (MIN_SHADED_PRODUCT..=1.0).contains(&k) && (shaded_by_colour || shaded_by_place);
+            // Neither the product/backdrop mix nor a darkened backdrop explains the pixel: it
+            // is a third colour, a thin rim of another material between the product's body and
+            // the paper (the tan sole line under a black shoe), which the mix alone would call
+            // half backdrop.
+            let third_colour = r_mix > MAX_MIX_MISS && r_shadow > MAX_SHADOW_MISS;
+            Some((alpha >= 0.5 || third_colour) && (!shadow || shaded))
         };
         for i in 0..n {
             // Band: within 2 px (Chebyshev) of a mask change.
@@ -714,6 +733,19 @@ pub fn refine_boundary(
             }
         }
     }
+}
+
+/// Whether more of the product lies above `i` than below it (within 3 rows and 2 columns): a
+/// floor shadow falls under the product.
+fn product_above(m: &[f32], i: usize, w: usize, h: usize) -> bool {
+    let (x, y) = (i % w, i / w);
+    let rows = |ys: std::ops::Range<usize>| -> f32 {
+        ys.flat_map(|yy| (x.saturating_sub(2)..(x + 3).min(w)).map(move |xx| m[yy * w + xx]))
+            .sum()
+    };
+    let above = rows(y.saturating_sub(3)..y);
+    let below = rows((y + 1).min(h)..(y + 4).min(h));
+    above > below + 2.0
 }
 
 /// Whether both neighbours of `i` along one axis were in the mask `before` and are out now.
