@@ -494,6 +494,37 @@ mod tests {
     }
 
     #[test]
+    fn no_grey_line_under_the_grey_boot() {
+        // The boot is near-neutral grey like its contact shadow, so the row under its sole fits
+        // a boot/paper mix as well as darkened paper. Under a product, in shade, it is shadow
+        // (kept under 86 of 315 columns before).
+        let r = fixture("SL-SHO-003");
+        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
+        let mask =
+            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
+        let truth = &r.photo_mask;
+        let (w, h) = truth.dimensions();
+        let (mut under, mut kept) = (0, 0);
+        for x in 0..w {
+            let Some(bottom) = (h / 2..h).rev().find(|&y| truth.get_pixel(x, y)[0] > 0) else {
+                continue;
+            };
+            if bottom + 1 >= h {
+                continue;
+            }
+            under += 1;
+            if mask.get_pixel(x, bottom + 1)[0] > 25 {
+                kept += 1;
+            }
+        }
+        assert!(under > 100, "the boot's sole was not found");
+        assert!(
+            kept * 10 <= under,
+            "{kept} of {under} pixels under the sole kept"
+        );
+    }
+
+    #[test]
     fn no_grey_line_under_the_glass_bottle() {
         // The perfume bottle stands on the paper with a contact shadow a few rows deep. The
         // outline refinement turns the shadow rows next to the bottle and next to the paper to

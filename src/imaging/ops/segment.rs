@@ -601,8 +601,9 @@ pub const MAX_MIX_MISS: f32 = 400.0;
 /// better explained as darkened backdrop (a contact shadow) than as that mix is backdrop,
 /// provided darkened backdrop actually fits it, and unless the product colour darkened (the
 /// product's own shaded rim) fits it far better still, or fits it as well where no floor
-/// shadow can fall (beside or above the product: the walls of clear glass). A pixel neither
-/// the mix nor a shadow explains is a third colour and product.
+/// shadow can fall (beside or above the product: the walls of clear glass). Under the product,
+/// in a pool of shade, darkened backdrop that fits is enough. A pixel neither the mix nor a
+/// shadow explains is a third colour and product.
 pub fn refine_boundary(
     planes: &[Vec<f32>; 3],
     mask: &mut [bool],
@@ -632,6 +633,8 @@ pub fn refine_boundary(
     // residual over three channels, ~7 levels each): a faint darkening beside pale glass fits
     // both within the noise and stays decided as before.
     const SHADED_MIN_SHADOW_MISS: f32 = 150.0;
+    // The local backdrop is in shade when it is darker than this share of the modelled one.
+    const SHADOW_POOL_LEVEL: f32 = 0.9;
     let n = w * h;
     let before = mask.to_vec();
     for pass in 0..PASSES {
@@ -682,8 +685,13 @@ pub fn refine_boundary(
             let lit2: f32 = lit.iter().map(|v| v * v).sum::<f32>().max(1.0);
             let s = (0..3).map(|c| px[c] * lit[c]).sum::<f32>() / lit2;
             let (r_shadow, r_mix) = (resid(std::array::from_fn(|c| s * lit[c])), resid(mix));
+            // Under the product, with the paper around it in shade, a floor shadow is expected:
+            // a pixel darkened paper fits is shadow however well the mix fits it too (the
+            // contact row of a near-neutral product, where the two are the same colour).
+            let in_pool = bc.iter().sum::<f32>() < SHADOW_POOL_LEVEL * model[i].iter().sum::<f32>();
+            let expected = in_pool && product_above(&m, i, w, h);
             let shadow = ((MIN_SHADOW_SCALE..1.0).contains(&s)
-                && r_shadow < r_mix
+                && (r_shadow < r_mix || expected)
                 && r_shadow < MAX_SHADOW_MISS)
                 || ((MIN_DEEP_SHADOW_SCALE..MIN_SHADOW_SCALE).contains(&s)
                     && r_shadow * DEEP_SHADOW_EVIDENCE < r_mix)
