@@ -525,6 +525,28 @@ mod tests {
     }
 
     #[test]
+    fn the_stilettos_heel_keeps_its_dark_edge() {
+        // The heel tapers downwards, so the product widens above its sides too; their dark
+        // edge line (as dark as a deep contact shadow) is still beside the product, not under
+        // it, and stays (179 heel pixels lost before, in a ragged edge).
+        let r = fixture("SL-SHO-002");
+        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
+        let mask =
+            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
+        let (mut heel, mut lost) = (0, 0);
+        for y in 300..400 {
+            for x in 395..445 {
+                if r.photo_mask.get_pixel(x, y)[0] >= 128 {
+                    heel += 1;
+                    lost += usize::from(mask.get_pixel(x, y)[0] < 128);
+                }
+            }
+        }
+        assert!(heel > 1500, "the heel was not found ({heel} px)");
+        assert!(lost <= 155, "{lost} of {heel} heel pixels lost");
+    }
+
+    #[test]
     fn no_grey_line_under_the_glass_bottle() {
         // The perfume bottle stands on the paper with a contact shadow a few rows deep. The
         // outline refinement turns the shadow rows next to the bottle and next to the paper to

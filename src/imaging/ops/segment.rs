@@ -743,17 +743,31 @@ pub fn refine_boundary(
     }
 }
 
-/// Whether more of the product lies above `i` than below it (within 3 rows and 2 columns): a
-/// floor shadow falls under the product.
+/// Share of the product's excess on one side of a pixel that its excess above must beat for
+/// the pixel to count as under it (see [`product_above`]).
+const STEEP_SIDE: f32 = 0.75;
+
+/// Whether `i` lies under the product: more of the product above it than below (within 3 rows
+/// and 2 columns), and the outline running across rather than down there (the excess above
+/// beats [`STEEP_SIDE`] of the excess on either side), so the side of a tapering heel or leg,
+/// where the product also widens upwards, is not under it. A floor shadow falls under the
+/// product.
 fn product_above(m: &[f32], i: usize, w: usize, h: usize) -> bool {
     let (x, y) = (i % w, i / w);
-    let rows = |ys: std::ops::Range<usize>| -> f32 {
-        ys.flat_map(|yy| (x.saturating_sub(2)..(x + 3).min(w)).map(move |xx| m[yy * w + xx]))
+    let sum = |xs: std::ops::Range<usize>, ys: std::ops::Range<usize>| -> f32 {
+        ys.flat_map(|yy| xs.clone().map(move |xx| m[yy * w + xx]))
             .sum()
     };
-    let above = rows(y.saturating_sub(3)..y);
-    let below = rows((y + 1).min(h)..(y + 4).min(h));
-    above > below + 2.0
+    let (cols, rows) = (
+        x.saturating_sub(2)..(x + 3).min(w),
+        y.saturating_sub(2)..(y + 3).min(h),
+    );
+    let above = sum(cols.clone(), y.saturating_sub(3)..y);
+    let below = sum(cols, (y + 1).min(h)..(y + 4).min(h));
+    let left = sum(x.saturating_sub(3)..x, rows.clone());
+    let right = sum((x + 1).min(w)..(x + 4).min(w), rows);
+    let (down, across) = (above - below, (left - right).abs());
+    down > 2.0 && down > STEEP_SIDE * across
 }
 
 /// Whether both neighbours of `i` along one axis were in the mask `before` and are out now.
