@@ -406,6 +406,33 @@ mod tests {
         products::render(&spec, 7)
     }
 
+    /// The `clean` preset's mask of fixture `sku`'s PNG photo, with the product's true coverage.
+    fn clean_fixture_mask(sku: &str) -> (GrayImage, GrayImage) {
+        let r = fixture(sku);
+        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
+        let mask =
+            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
+        (mask, r.photo_mask)
+    }
+
+    /// Over the columns of a product standing on the paper, the first zero-coverage pixel under
+    /// its base: how many there are, and how many of them `mask` keeps (> 10 % cover).
+    fn kept_under_the_base(mask: &GrayImage, truth: &GrayImage) -> (usize, usize) {
+        let (w, h) = truth.dimensions();
+        let (mut under, mut kept) = (0, 0);
+        for x in 0..w {
+            let Some(bottom) = (h / 2..h).rev().find(|&y| truth.get_pixel(x, y)[0] > 0) else {
+                continue;
+            };
+            if bottom + 1 >= h {
+                continue;
+            }
+            under += 1;
+            kept += usize::from(mask.get_pixel(x, bottom + 1)[0] > 25);
+        }
+        (under, kept)
+    }
+
     #[test]
     fn settled_preview_cuts_out_like_the_full_render() {
         // The handbag with two thin straps: at the interactive matte size the gap between
@@ -456,11 +483,8 @@ mod tests {
         // The bottle's walls are darkened backdrop as much as darkened glass; beside and above
         // the glass no floor shadow falls, so they are product (IoU 0.947 when they went).
         use crate::imaging::metrics::mask_iou;
-        let r = fixture("SL-BTL-001");
-        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
-        let mask =
-            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
-        let iou = mask_iou(&mask, &r.photo_mask).unwrap();
+        let (mask, truth) = clean_fixture_mask("SL-BTL-001");
+        let iou = mask_iou(&mask, &truth).unwrap();
         assert!(iou > 0.97, "IoU {iou}");
     }
 
@@ -469,11 +493,7 @@ mod tests {
         // The lens spreads the perfume bottle's dark walls one pixel onto the paper; against
         // glass this faint the spill solved as two-thirds cover, a grey line on the new white
         // (267 such pixels in the 2-px band before).
-        let r = fixture("SL-BTL-002");
-        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
-        let mask =
-            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
-        let truth = &r.photo_mask;
+        let (mask, truth) = clean_fixture_mask("SL-BTL-002");
         let (w, h) = truth.dimensions();
         let covered = |x: i64, y: i64| {
             (0..w as i64).contains(&x)
@@ -498,25 +518,8 @@ mod tests {
         // The boot is near-neutral grey like its contact shadow, so the row under its sole fits
         // a boot/paper mix as well as darkened paper. Under a product, in shade, it is shadow
         // (kept under 86 of 315 columns before).
-        let r = fixture("SL-SHO-003");
-        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
-        let mask =
-            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
-        let truth = &r.photo_mask;
-        let (w, h) = truth.dimensions();
-        let (mut under, mut kept) = (0, 0);
-        for x in 0..w {
-            let Some(bottom) = (h / 2..h).rev().find(|&y| truth.get_pixel(x, y)[0] > 0) else {
-                continue;
-            };
-            if bottom + 1 >= h {
-                continue;
-            }
-            under += 1;
-            if mask.get_pixel(x, bottom + 1)[0] > 25 {
-                kept += 1;
-            }
-        }
+        let (mask, truth) = clean_fixture_mask("SL-SHO-003");
+        let (under, kept) = kept_under_the_base(&mask, &truth);
         assert!(under > 100, "the boot's sole was not found");
         assert!(
             kept * 10 <= under,
@@ -529,14 +532,11 @@ mod tests {
         // The heel tapers downwards, so the product widens above its sides too; their dark
         // edge line (as dark as a deep contact shadow) is still beside the product, not under
         // it, and stays (179 heel pixels lost before, in a ragged edge).
-        let r = fixture("SL-SHO-002");
-        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
-        let mask =
-            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
+        let (mask, truth) = clean_fixture_mask("SL-SHO-002");
         let (mut heel, mut lost) = (0, 0);
         for y in 300..400 {
             for x in 395..445 {
-                if r.photo_mask.get_pixel(x, y)[0] >= 128 {
+                if truth.get_pixel(x, y)[0] >= 128 {
                     heel += 1;
                     lost += usize::from(mask.get_pixel(x, y)[0] < 128);
                 }
@@ -552,27 +552,8 @@ mod tests {
         // outline refinement turns the shadow rows next to the bottle and next to the paper to
         // backdrop; the middle row, with no product close enough to judge it by colour, must
         // go with them rather than stay as a grey line under the cut-out.
-        let r = fixture("SL-BTL-002");
-        let photo = image::DynamicImage::ImageRgb8(r.photo).to_rgba8();
-        let mask =
-            background_mask(&photo, &Preset::Clean.recipe(), &RenderOptions::default()).unwrap();
-        let truth = &r.photo_mask;
-        let (w, h) = truth.dimensions();
-        // The first zero-coverage pixel under each column of the bottle's base.
-        let mut under = 0;
-        let mut kept = 0;
-        for x in 0..w {
-            let Some(bottom) = (h / 2..h).rev().find(|&y| truth.get_pixel(x, y)[0] > 0) else {
-                continue;
-            };
-            if bottom + 1 >= h {
-                continue;
-            }
-            under += 1;
-            if mask.get_pixel(x, bottom + 1)[0] > 25 {
-                kept += 1;
-            }
-        }
+        let (mask, truth) = clean_fixture_mask("SL-BTL-002");
+        let (under, kept) = kept_under_the_base(&mask, &truth);
         assert!(under > 50, "the bottle's base was not found");
         assert!(
             kept * 20 <= under,
