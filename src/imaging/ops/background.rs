@@ -767,12 +767,14 @@ fn soften_and_decontaminate(
             // cover is already inside the mask.
             // A product pixel the product/backdrop mix misses is another material (the tan
             // sole line under a black shoe): its own colour is its product colour.
-            let miss: f32 = (0..3)
-                .map(|c| (px[c] - b[c] - solved * fb[c]).powi(2))
-                .sum();
+            let mix_miss = || -> f32 {
+                (0..3)
+                    .map(|c| (px[c] - b[c] - solved * fb[c]).powi(2))
+                    .sum()
+            };
             if !mask[i] || faint_outline && solved < FAINT_OUTLINE_MIN_COVER {
                 0.0
-            } else if miss > segment::MAX_MIX_MISS {
+            } else if mix_miss() > segment::MAX_MIX_MISS {
                 1.0
             } else {
                 solved

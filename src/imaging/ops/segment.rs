@@ -689,7 +689,8 @@ pub fn refine_boundary(
             // a pixel darkened paper fits is shadow however well the mix fits it too (the
             // contact row of a near-neutral product, where the two are the same colour).
             let in_pool = bc.iter().sum::<f32>() < SHADOW_POOL_LEVEL * model[i].iter().sum::<f32>();
-            let expected = in_pool && product_above(&m, i, w, h);
+            let under = product_above(&m, i, w, h);
+            let expected = in_pool && under;
             let shadow = ((MIN_SHADOW_SCALE..1.0).contains(&s)
                 && (r_shadow < r_mix || expected)
                 && r_shadow < MAX_SHADOW_MISS)
@@ -707,9 +708,8 @@ pub fn refine_boundary(
             // Where the product's colour is the backdrop's (clear glass), its darkened wall and
             // a darkened backdrop explain the pixel equally well: a floor shadow lies under the
             // product, so beside or above it the pixel is the wall.
-            let shaded_by_place = r_shadow <= SHADED_MIN_SHADOW_MISS
-                && r_shaded <= SHADED_MIN_SHADOW_MISS
-                && !product_above(&m, i, w, h);
+            let shaded_by_place =
+                r_shadow <= SHADED_MIN_SHADOW_MISS && r_shaded <= SHADED_MIN_SHADOW_MISS && !under;
             let shaded =
                 (MIN_SHADED_PRODUCT..=1.0).contains(&k) && (shaded_by_colour || shaded_by_place);
             // Neither the product/backdrop mix nor a darkened backdrop explains the pixel: it
