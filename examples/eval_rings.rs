@@ -23,6 +23,8 @@ struct Truth {
     fraud: HashMap<String, bool>,
     /// Ring id → member ext ids (empty when the data has no ring ids).
     rings: BTreeMap<String, Vec<String>>,
+    /// Ring id → typology (when the truth names one).
+    typology: BTreeMap<String, String>,
 }
 
 struct Args {
@@ -128,8 +130,12 @@ fn read_nodes(path: &Path) -> anyhow::Result<HashMap<String, bool>> {
 }
 
 /// Fixture ground truth: `ring_id,typology,account_id,role`.
-fn read_rings(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
+#[allow(clippy::type_complexity)]
+fn read_rings(
+    path: &Path,
+) -> anyhow::Result<(BTreeMap<String, Vec<String>>, BTreeMap<String, String>)> {
     let mut rings: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut typology = BTreeMap::new();
     let mut rdr = csv::Reader::from_path(path)?;
     let headers = rdr.headers()?.clone();
     let ring = headers
@@ -140,14 +146,18 @@ fn read_rings(path: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
         .iter()
         .position(|h| h == "account_id")
         .context("no account_id")?;
+    let typ = headers.iter().position(|h| h == "typology");
     for r in rdr.records() {
         let r = r?;
+        if let Some(t) = typ {
+            typology.insert(r[ring].to_string(), r[t].to_string());
+        }
         rings
             .entry(r[ring].to_string())
             .or_default()
             .push(r[acc].to_string());
     }
-    Ok(rings)
+    Ok((rings, typology))
 }
 
 struct Row {
@@ -164,6 +174,28 @@ struct Row {
 fn main() -> anyhow::Result<()> {
     let mut args = parse_args()?;
     let dir = tempfile::tempdir()?;
+    if args.generate.as_deref() == Some("amlsim") {
+        use sightline::fixtures::amlsim_like::{AmlSimConfig, write_dir};
+        let data = std::env::var_os("EVAL_KEEP_FIXTURES")
+            .map_or_else(|| dir.path().join("amlsim"), PathBuf::from);
+        let t = Instant::now();
+        let s = write_dir(&AmlSimConfig::default(), &data)?;
+        eprintln!(
+            "generated {} accounts, {} transactions, {} SAR alerts ({} members) in {:.1}s",
+            s.accounts,
+            s.transactions,
+            s.alerts,
+            s.sar_accounts,
+            t.elapsed().as_secs_f64()
+        );
+        args.files = vec![data.join("transactions.csv")];
+        args.truth_rings = Some(data.join("rings.csv"));
+        args.preset = "amlsim".into();
+        if args.name == "dataset" {
+            args.name = "amlsim-like".into();
+        }
+        args.generate = None;
+    }
     if let Some(which) = &args.generate {
         use sightline::fixtures::transactions::{TxGenConfig, write_dir};
         let cfg = match which.as_str() {
@@ -224,12 +256,13 @@ fn main() -> anyhow::Result<()> {
     let mut truth = Truth {
         fraud: HashMap::new(),
         rings: BTreeMap::new(),
+        typology: BTreeMap::new(),
     };
     if let Some(p) = &args.truth_nodes {
         truth.fraud = read_nodes(p)?;
     }
     if let Some(p) = &args.truth_rings {
-        truth.rings = read_rings(p)?;
+        (truth.rings, truth.typology) = read_rings(p)?;
         for members in truth.rings.values() {
             for m in members {
                 truth.fraud.insert(m.clone(), true);
@@ -295,6 +328,8 @@ fn main() -> anyhow::Result<()> {
                     "subsample" => opts.gbm.subsample = v.parse()?,
                     "lpa_max_sweeps" => opts.detect.lpa_max_sweeps = v.parse()?,
                     "min_fan" => opts.detect.min_fan = v.parse()?,
+                    "max_cycle_len" => opts.detect.max_cycle_len = v.parse()?,
+                    "cycle_steps" => opts.detect.cycle_steps_per_start = v.parse()?,
                     "neighbour_rounds" => opts.neighbour_rounds = v.parse()?,
                     "fan_window_days" => opts.detect.fan_window_secs = v.parse::<i64>()? * 86_400,
                     other => bail!("--set {other}: unknown setting"),
@@ -355,6 +390,7 @@ fn main() -> anyhow::Result<()> {
                     ranked.iter().take(k).map(|x| x.0).collect();
                 let mut found = 0usize;
                 let mut rings = 0usize;
+                let mut by_typology: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
                 for (ring, members) in &truth.rings {
                     let hidden: Vec<&String> = members
                         .iter()
@@ -365,8 +401,13 @@ fn main() -> anyhow::Result<()> {
                     }
                     rings += 1;
                     let hit = hidden.iter().filter(|m| top.contains(m.as_str())).count();
+                    let t = by_typology
+                        .entry(truth.typology.get(ring).map_or("", String::as_str))
+                        .or_default();
+                    t.1 += 1;
                     if 2 * hit >= hidden.len() {
                         found += 1;
+                        t.0 += 1;
                     } else if args.misses {
                         let ranks: Vec<String> = hidden
                             .iter()
@@ -377,6 +418,13 @@ fn main() -> anyhow::Result<()> {
                             .collect();
                         eprintln!("  missed ring {ring} (k = {k}): {}", ranks.join(" "));
                     }
+                }
+                if args.misses && by_typology.len() > 1 {
+                    let parts: Vec<String> = by_typology
+                        .iter()
+                        .map(|(t, (f, n))| format!("{t} {f}/{n}"))
+                        .collect();
+                    eprintln!("  rings found by typology: {}", parts.join(", "));
                 }
                 found as f64 / rings.max(1) as f64
             });

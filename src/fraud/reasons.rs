@@ -150,7 +150,7 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             )
         }
         Evidence::FanIn(h) => format!(
-            "{} accounts paid {} a total of {} in {} ({} transfers from {}, amounts vary by {:.0}%): {}",
+            "{} accounts paid {} a total of {} in {} ({} transfers from {}, amounts vary by {:.0}%{}): {}",
             h.counterparties.len(),
             account(ds, h.center),
             money(h.total_amount),
@@ -158,10 +158,11 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             h.tx.len(),
             when(h.first_ts_secs),
             h.amount_cv * 100.0,
+            usual_rate(h),
             names(ds, &h.counterparties)
         ),
         Evidence::FanOut(h) => format!(
-            "{} paid {} accounts a total of {} in {} ({} transfers from {}, amounts vary by {:.0}%): {}",
+            "{} paid {} accounts a total of {} in {} ({} transfers from {}, amounts vary by {:.0}%{}): {}",
             account(ds, h.center),
             h.counterparties.len(),
             money(h.total_amount),
@@ -169,6 +170,7 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             h.tx.len(),
             when(h.first_ts_secs),
             h.amount_cv * 100.0,
+            usual_rate(h),
             names(ds, &h.counterparties)
         ),
         Evidence::ScatterGather {
@@ -440,5 +442,12 @@ pub fn labelled_neighbour_reason(
         text: parts.join(" and "),
         weight: 0.3 + 0.1 * k.min(5.0),
         evidence: None,
+    })
+}
+
+/// For a look-alike fan: what the account's own rate of such transfers predicts.
+fn usual_rate(h: &crate::fraud::detect::FanHit) -> String {
+    h.expected.map_or_else(String::new, |e| {
+        format!(", where its usual rate predicts {e:.1} such transfers in 30 days")
     })
 }

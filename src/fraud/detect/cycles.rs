@@ -41,6 +41,8 @@ struct Search<'a> {
     tx: Vec<u32>,
     found: Vec<FoundCycle>,
     seen: HashSet<Vec<u32>>,
+    /// Candidate next hops per depth (reused buffers): (cost, account, transaction).
+    next: Vec<Vec<(f64, u32, u32)>>,
 }
 
 impl Search<'_> {
@@ -61,6 +63,16 @@ impl Search<'_> {
         self.steps += 1;
         let lo = self.money.out_offsets[u as usize] as usize;
         let hi = self.money.out_offsets[u as usize + 1] as usize;
+        let depth = self.path.len();
+        if self.next.len() <= depth {
+            self.next.resize_with(depth + 1, Vec::new);
+        }
+        let mut next = std::mem::take(&mut self.next[depth]);
+        next.clear();
+        let arriving = self
+            .tx
+            .last()
+            .map_or(0.0, |&t| self.ds.tx.amount[t as usize]);
         for i in lo..hi {
             let w = self.money.pairs[i].dst;
             if w == self.start {
@@ -84,16 +96,36 @@ impl Search<'_> {
             let Some(t) = self.next_tx(i, arrival_secs) else {
                 continue;
             };
+            next.push((hop_cost(self.ds, t, arrival_secs, arriving), w, t));
+        }
+        // Money that moves on soon, and about as much as arrived, first: the step bound then
+        // spends itself on the paths a laundering cycle takes.
+        next.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for &(_, w, t) in &next {
             self.path.push(w);
             self.tx.push(t);
             self.walk(w, self.ds.tx.ts_secs[t as usize]);
             self.path.pop();
             self.tx.pop();
             if self.steps >= self.opts.cycle_steps_per_start {
-                return;
+                break;
             }
         }
+        self.next[depth] = next;
     }
+}
+
+/// Order of the next hops: days until the transfer leaves, plus how far its amount is from the
+/// amount that arrived (a factor of e counts as three days).
+fn hop_cost(ds: &Dataset, t: u32, arrival_secs: i64, arriving: f64) -> f64 {
+    let gap_days = (ds.tx.ts_secs[t as usize] - arrival_secs).max(0) as f64 / 86_400.0;
+    let amount = ds.tx.amount[t as usize];
+    let drift = if arriving > 0.0 && amount > 0.0 {
+        (amount / arriving).ln().abs()
+    } else {
+        1.0
+    };
+    gap_days + 3.0 * drift
 }
 
 fn search_from(
@@ -116,6 +148,7 @@ fn search_from(
         tx: Vec::new(),
         found: Vec::new(),
         seen: HashSet::new(),
+        next: Vec::new(),
     };
     let lo = money.out_offsets[s as usize] as usize;
     let hi = money.out_offsets[s as usize + 1] as usize;

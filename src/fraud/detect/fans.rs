@@ -1,6 +1,11 @@
 //! Fan-in, fan-out, scatter-gather and gather-scatter: many counterparties around one account
 //! inside a time window. A window with more counterparties than `max_fan` is a business hub
 //! (a payroll run, a popular shop) and is kept only as a feature, never as a ring.
+//!
+//! A fan spread over weeks hides among an active account's ordinary traffic in any one week, so
+//! each side is also searched for a look-alike episode: the most distinct counterparties whose
+//! amounts lie within 25% of each other inside 30 days, kept when that many is unlikely given how
+//! often the account moves money in that amount band (a Poisson tail against its own rate).
 
 use std::collections::BTreeMap;
 
@@ -30,6 +35,9 @@ pub struct FanHit {
     /// Share of the counterparties that also deal with the centre well outside the window
     /// (payroll and rent recur with the same people; a mule episode does not).
     pub recurring_share: f64,
+    /// For a look-alike episode, how many such transfers the account's own rate in that amount
+    /// band predicts for a span this long; `None` for a plain time-window fan.
+    pub expected: Option<f64>,
 }
 
 /// Fan detector output.
@@ -62,8 +70,13 @@ impl Fans {
                 let size_term = ((k - opts.min_fan as f64) / 10.0).clamp(0.0, 1.0);
                 let alike = (1.0 - h.amount_cv).clamp(0.0, 1.0);
                 let one_off = 1.0 - h.recurring_share;
-                let strength =
+                let mut strength =
                     (0.15 + 0.25 * alike * alike + 0.2 * size_term) * (0.3 + 0.7 * one_off);
+                if let Some(expected) = h.expected {
+                    // How far beyond the account's own rate: -log10 of the Poisson tail.
+                    let surprise = poisson_surprise(h.counterparties.len(), expected);
+                    strength += 0.25 * (surprise / 8.0).min(1.0) * one_off;
+                }
                 let evidence = match typology {
                     Typology::FanIn => Evidence::FanIn(h.clone()),
                     _ => Evidence::FanOut(h.clone()),
@@ -156,6 +169,91 @@ enum FanResult {
     Hub(u32, usize),
 }
 
+/// One side of an account: its time-window fan (or hub peak) and its look-alike episode.
+type SideFans = (FanResult, Option<FanHit>);
+
+/// Amounts of a look-alike episode lie within this ratio of each other.
+const ALIKE_BAND: f64 = 1.25;
+/// Time span of a look-alike episode.
+const ALIKE_WINDOW_SECS: i64 = 30 * 86_400;
+/// Look-alike episodes are kept from this surprise on (-log10 of the Poisson tail).
+const ALIKE_MIN_SURPRISE: f64 = 3.0;
+/// Sides with more transfers than this are not searched for look-alike episodes (bounds the
+/// quadratic band scan; such an account is a hub).
+const ALIKE_MAX_EVENTS: usize = 3_000;
+
+/// -log10 P(X >= k) for X ~ Poisson(lambda).
+pub(crate) fn poisson_surprise(k: usize, lambda: f64) -> f64 {
+    if k == 0 {
+        return 0.0;
+    }
+    let lambda = lambda.max(1e-9);
+    // P(X <= k - 1), summed in log space term by term.
+    let mut term = (-lambda).exp();
+    let mut below = term;
+    for i in 1..k {
+        term *= lambda / i as f64;
+        below += term;
+    }
+    let tail = (1.0 - below).max(0.0);
+    if tail > 1e-300 {
+        -tail.log10()
+    } else {
+        // The first tail term dominates: k ln(lambda) - lambda - ln k!.
+        let ln_fact: f64 = (1..=k).map(|i| (i as f64).ln()).sum();
+        -(k as f64 * lambda.ln() - lambda - ln_fact) / std::f64::consts::LN_10
+    }
+}
+
+/// The most surprising look-alike episode of one side: (event indices, expected count).
+fn alike_episode(
+    ds: &Dataset,
+    events: &[(i64, u32, u32)],
+    opts: &DetectOptions,
+    counts: &mut [u32],
+) -> Option<(Vec<usize>, f64)> {
+    let n = events.len();
+    if n < opts.min_fan || n > ALIKE_MAX_EVENTS {
+        return None;
+    }
+    let amount = |i: usize| ds.tx.amount[events[i].1 as usize];
+    let span = (events[n - 1].0 - events[0].0).max(ALIKE_WINDOW_SECS) as f64;
+    let mut by_amount: Vec<usize> = (0..n).filter(|&i| amount(i) > 0.0).collect();
+    by_amount.sort_by(|&a, &b| amount(a).total_cmp(&amount(b)).then(a.cmp(&b)));
+    let mut best: Option<(f64, Vec<usize>, f64)> = None;
+    let mut band: Vec<usize> = Vec::new();
+    let mut hi = 0;
+    let mut last_hi = usize::MAX;
+    for lo in 0..by_amount.len() {
+        let cap = amount(by_amount[lo]) * ALIKE_BAND;
+        hi = hi.max(lo);
+        while hi < by_amount.len() && amount(by_amount[hi]) <= cap {
+            hi += 1;
+        }
+        if hi == last_hi {
+            continue; // a sub-band of the previous one
+        }
+        last_hi = hi;
+        if hi - lo < opts.min_fan {
+            continue;
+        }
+        band.clear();
+        band.extend_from_slice(&by_amount[lo..hi]);
+        band.sort_unstable(); // time order
+        let sub: Vec<(i64, u32, u32)> = band.iter().map(|&i| events[i]).collect();
+        let (k, a, b) = best_window(&sub, ALIKE_WINDOW_SECS, counts);
+        if k < opts.min_fan {
+            continue;
+        }
+        let expected = band.len() as f64 * ALIKE_WINDOW_SECS as f64 / span;
+        let surprise = poisson_surprise(k, expected);
+        if surprise >= ALIKE_MIN_SURPRISE && best.as_ref().is_none_or(|b| surprise > b.0) {
+            best = Some((surprise, band[a..b].to_vec(), expected));
+        }
+    }
+    best.map(|(_, idx, expected)| (idx, expected))
+}
+
 fn fan_of(
     ds: &Dataset,
     g: &TxGraph,
@@ -163,25 +261,48 @@ fn fan_of(
     incoming: bool,
     opts: &DetectOptions,
     buf: &mut (Vec<u32>, Vec<(i64, u32, u32)>),
-) -> FanResult {
+) -> SideFans {
     let distinct_total = if incoming {
         g.money.in_pair_ids(v).len()
     } else {
         g.money.out_pairs(v).len()
     };
     if distinct_total < opts.min_fan {
-        return FanResult::None;
+        return (FanResult::None, None);
     }
     let (counts, events) = buf;
     side(ds, g, v, incoming, events);
     let (peak, lo, hi) = best_window(events, opts.fan_window_secs, counts);
-    if peak < opts.min_fan {
-        return FanResult::None;
-    }
     if peak > opts.max_fan {
-        return FanResult::Hub(v, peak);
+        return (FanResult::Hub(v, peak), None);
     }
-    let window = &events[lo..hi];
+    let alike = alike_episode(ds, events, opts, counts).map(|(idx, expected)| {
+        let window: Vec<(i64, u32, u32)> = idx.iter().map(|&i| events[i]).collect();
+        let mut hit = hit_of(ds, v, &window, events, opts);
+        hit.expected = Some(expected);
+        hit
+    });
+    if peak < opts.min_fan {
+        return (FanResult::None, alike);
+    }
+    let hit = hit_of(ds, v, &events[lo..hi], events, opts);
+    // A look-alike episode that adds nobody to the window's fan says nothing new.
+    let alike = alike.filter(|a| {
+        a.counterparties
+            .iter()
+            .any(|c| hit.counterparties.binary_search(c).is_err())
+    });
+    (FanResult::Hit(hit), alike)
+}
+
+/// The fan made of `window` (time-ordered events of `v`'s side), judged against all its events.
+fn hit_of(
+    ds: &Dataset,
+    v: u32,
+    window: &[(i64, u32, u32)],
+    events: &[(i64, u32, u32)],
+    opts: &DetectOptions,
+) -> FanHit {
     let mut counterparties: Vec<u32> = window.iter().map(|e| e.2).collect();
     counterparties.sort_unstable();
     counterparties.dedup();
@@ -198,7 +319,7 @@ fn fan_of(
         .collect();
     recurring.sort_unstable();
     recurring.dedup();
-    FanResult::Hit(FanHit {
+    FanHit {
         recurring_share: recurring.len() as f64 / counterparties.len() as f64,
         center: v,
         counterparties,
@@ -207,13 +328,14 @@ fn fan_of(
         first_ts_secs: window[0].0,
         last_ts_secs: window[window.len() - 1].0,
         amount_cv: cv(&amounts),
-    })
+        expected: None,
+    }
 }
 
 /// Fan-in and fan-out windows of every account.
 pub fn detect_fans(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> Fans {
     let n = ds.n_accounts();
-    let results: Vec<(FanResult, FanResult)> = (0..n as u32)
+    let results: Vec<(SideFans, SideFans)> = (0..n as u32)
         .into_par_iter()
         .map_init(
             || (vec![0u32; n], Vec::new()),
@@ -226,7 +348,9 @@ pub fn detect_fans(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> Fans {
         )
         .collect();
     let mut fans = Fans::default();
-    for (fin, fout) in results {
+    for ((fin, alike_in), (fout, alike_out)) in results {
+        fans.fan_in.extend(alike_in);
+        fans.fan_out.extend(alike_out);
         match fin {
             FanResult::Hit(h) => fans.fan_in.push(h),
             FanResult::Hub(v, p) => fans.peaks_in.push((v, p)),

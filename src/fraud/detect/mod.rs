@@ -79,7 +79,7 @@ impl Default for DetectOptions {
         Self {
             max_accounts_per_identifier: 25,
             max_identity_component: 30,
-            max_cycle_len: 6,
+            max_cycle_len: 10,
             cycle_window_secs: 30 * DAY_SECS,
             cycle_max_out_degree: 100,
             cycle_steps_per_start: 500,
@@ -130,6 +130,15 @@ pub enum Typology {
 }
 
 impl Typology {
+    /// Whether hits of this typology merge into one cluster only when they overlap well
+    /// (hub-centred patterns, where one shared account is chance), not on any shared account.
+    pub fn merges_on_overlap(self) -> bool {
+        matches!(
+            self,
+            Self::FanIn | Self::FanOut | Self::ScatterGather | Self::GatherScatter
+        )
+    }
+
     /// The name written to `clusters.csv`.
     pub fn name(self) -> &'static str {
         match self {
@@ -692,6 +701,10 @@ fn community_candidates(
     }
 }
 
+/// Hits an account is looked up in when hub-centred hits are merged (bounds the overlap count
+/// for an account that sits in thousands of fans).
+const MAX_HOLDERS_PER_ACCOUNT: usize = 64;
+
 /// Pieces of evidence a cluster keeps.
 const CLUSTER_EVIDENCE: usize = 3;
 
@@ -711,21 +724,58 @@ pub fn merge_candidates(cands: &[Candidate], max_size: usize) -> Vec<Cluster> {
         });
         let mut uf = UnionFind::new(idx.len());
         let mut size: Vec<usize> = idx.iter().map(|&i| cands[i].members.len()).collect();
-        let mut owner: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
-        for (k, &i) in idx.iter().enumerate() {
-            for &m in &cands[i].members {
-                match owner.get(&m) {
-                    None => {
-                        owner.insert(m, k as u32);
+        let join = |uf: &mut UnionFind, size: &mut [usize], a: u32, b: u32| {
+            let (ra, rb) = (uf.find(a), uf.find(b));
+            if ra != rb && size[ra as usize] + size[rb as usize] <= max_size {
+                let merged = size[ra as usize] + size[rb as usize];
+                uf.union(ra, rb);
+                let r = uf.find(ra);
+                size[r as usize] = merged; // an upper bound: shared members count twice
+            }
+        };
+        if t.merges_on_overlap() {
+            // Hub-centred hits: one shared account is chance (anyone pays two shops), so two hits
+            // merge only when they share at least two accounts and half of the smaller one.
+            let mut holders: std::collections::HashMap<u32, Vec<u32>> =
+                std::collections::HashMap::new();
+            let mut shared: std::collections::HashMap<u32, usize> =
+                std::collections::HashMap::new();
+            for (k, &i) in idx.iter().enumerate() {
+                shared.clear();
+                for &m in &cands[i].members {
+                    let h = holders.entry(m).or_default();
+                    for &j in h.iter() {
+                        *shared.entry(j).or_default() += 1;
                     }
-                    Some(&other) => {
-                        let (ra, rb) = (uf.find(k as u32), uf.find(other));
-                        if ra != rb && size[ra as usize] + size[rb as usize] <= max_size {
-                            let merged = size[ra as usize] + size[rb as usize];
-                            uf.union(ra, rb);
-                            let r = uf.find(ra);
-                            size[r as usize] = merged; // an upper bound: shared members count twice
+                    if h.len() < MAX_HOLDERS_PER_ACCOUNT {
+                        h.push(k as u32);
+                    }
+                }
+                let mut close: Vec<u32> = shared
+                    .iter()
+                    .filter(|&(&j, &n)| {
+                        let smaller = cands[i]
+                            .members
+                            .len()
+                            .min(cands[idx[j as usize]].members.len());
+                        n >= 2 && 2 * n >= smaller
+                    })
+                    .map(|(&j, _)| j)
+                    .collect();
+                close.sort_unstable(); // strongest first, for a deterministic cap
+                for j in close {
+                    join(&mut uf, &mut size, k as u32, j);
+                }
+            }
+        } else {
+            let mut owner: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+            for (k, &i) in idx.iter().enumerate() {
+                for &m in &cands[i].members {
+                    match owner.get(&m) {
+                        None => {
+                            owner.insert(m, k as u32);
                         }
+                        Some(&other) => join(&mut uf, &mut size, k as u32, other),
                     }
                 }
             }
