@@ -333,6 +333,15 @@ pub struct AccountSignals {
     pub in_fan_of_other: Vec<f32>,
     /// Times the account was a payee in someone's fan-out.
     pub in_fan_out_of_other: Vec<f32>,
+    /// Surprise of the account's look-alike fan-in episode (-log10 of the Poisson tail of that
+    /// many like-sized receipts against its own rate; 0 = none).
+    pub fan_in_surprise: Vec<f32>,
+    /// Surprise of its look-alike fan-out episode.
+    pub fan_out_surprise: Vec<f32>,
+    /// Largest surprise of a look-alike fan-in the account paid into.
+    pub payer_fan_surprise: Vec<f32>,
+    /// Largest surprise of a look-alike fan-out the account was paid from.
+    pub payee_fan_surprise: Vec<f32>,
     /// Scatter-gather roles (source, intermediate or sink).
     pub scatter_gather: Vec<f32>,
     /// Gather-scatter roles.
@@ -373,6 +382,10 @@ impl AccountSignals {
             fan_out_amount_cv: z.clone(),
             in_fan_of_other: z.clone(),
             in_fan_out_of_other: z.clone(),
+            fan_in_surprise: z.clone(),
+            fan_out_surprise: z.clone(),
+            payer_fan_surprise: z.clone(),
+            payee_fan_surprise: z.clone(),
             scatter_gather: z.clone(),
             gather_scatter: z.clone(),
             burst_attempts: z.clone(),
@@ -531,6 +544,15 @@ pub fn detect_all(
         for &c in &h.counterparties {
             s.in_fan_of_other[c as usize] += 1.0;
         }
+        if let Some(expected) = h.expected {
+            let x = fans::poisson_surprise(h.counterparties.len(), expected) as f32;
+            let hub = &mut s.fan_in_surprise[h.center as usize];
+            *hub = hub.max(x);
+            for &c in &h.counterparties {
+                let p = &mut s.payer_fan_surprise[c as usize];
+                *p = p.max(x);
+            }
+        }
     }
     for h in &fans.fan_out {
         let s = &mut det.signals;
@@ -539,6 +561,15 @@ pub fn detect_all(
         s.fan_out_amount_cv[h.center as usize] = h.amount_cv as f32;
         for &c in &h.counterparties {
             s.in_fan_out_of_other[c as usize] += 1.0;
+        }
+        if let Some(expected) = h.expected {
+            let x = fans::poisson_surprise(h.counterparties.len(), expected) as f32;
+            let hub = &mut s.fan_out_surprise[h.center as usize];
+            *hub = hub.max(x);
+            for &c in &h.counterparties {
+                let p = &mut s.payee_fan_surprise[c as usize];
+                *p = p.max(x);
+            }
         }
     }
     for (center, peak) in &fans.peaks_in {
