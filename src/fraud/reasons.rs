@@ -447,7 +447,11 @@ pub fn labelled_neighbour_reason(
 
 /// For a look-alike fan: what the account's own rate of such transfers predicts.
 fn usual_rate(h: &crate::fraud::detect::FanHit) -> String {
-    h.expected.map_or_else(String::new, |e| {
-        format!(", where its usual rate predicts {e:.1} such transfers in 30 days")
+    h.alike.map_or_else(String::new, |a| {
+        format!(
+            ", a size {:.0}% of all transfers have, where its usual rate predicts {:.1} such transfers in 30 days",
+            a.size_share * 100.0,
+            a.expected
+        )
     })
 }

@@ -4,8 +4,10 @@
 //!
 //! A fan spread over weeks hides among an active account's ordinary traffic in any one week, so
 //! each side is also searched for a look-alike episode: the most distinct counterparties whose
-//! amounts lie within 25% of each other inside 30 days, kept when that many is unlikely given how
-//! often the account moves money in that amount band (a Poisson tail against its own rate).
+//! amounts lie within 25% of each other inside 30 days. It is kept when that many is unlikely
+//! either against how often the account moves money of that size (a Poisson tail on its own
+//! rate) or against how often transfers of the whole workspace are that size (a binomial tail
+//! over the account's transfers in those days, corrected for the bands tried).
 
 use std::collections::BTreeMap;
 
@@ -35,9 +37,19 @@ pub struct FanHit {
     /// Share of the counterparties that also deal with the centre well outside the window
     /// (payroll and rent recur with the same people; a mule episode does not).
     pub recurring_share: f64,
-    /// For a look-alike episode, how many such transfers the account's own rate in that amount
-    /// band predicts for a span this long; `None` for a plain time-window fan.
-    pub expected: Option<f64>,
+    /// How unlikely a look-alike episode is; `None` for a plain time-window fan.
+    pub alike: Option<Alike>,
+}
+
+/// Why a look-alike episode stands out.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Alike {
+    /// -log10 of the smaller of the two tails (own rate, workspace amount mix).
+    pub surprise: f64,
+    /// Transfers of that size the account's own rate predicts in 30 days.
+    pub expected: f64,
+    /// Share of all the workspace's transfers that are of that size.
+    pub size_share: f64,
 }
 
 /// Fan detector output.
@@ -72,10 +84,8 @@ impl Fans {
                 let one_off = 1.0 - h.recurring_share;
                 let mut strength =
                     (0.15 + 0.25 * alike * alike + 0.2 * size_term) * (0.3 + 0.7 * one_off);
-                if let Some(expected) = h.expected {
-                    // How far beyond the account's own rate: -log10 of the Poisson tail.
-                    let surprise = poisson_surprise(h.counterparties.len(), expected);
-                    strength += 0.25 * (surprise / 8.0).min(1.0) * one_off;
+                if let Some(a) = h.alike {
+                    strength += 0.25 * (a.surprise / 8.0).min(1.0) * one_off;
                 }
                 let evidence = match typology {
                     Typology::FanIn => Evidence::FanIn(h.clone()),
@@ -176,8 +186,11 @@ type SideFans = (FanResult, Option<FanHit>);
 const ALIKE_BAND: f64 = 1.25;
 /// Time span of a look-alike episode.
 const ALIKE_WINDOW_SECS: i64 = 30 * 86_400;
-/// Look-alike episodes are kept from this surprise on (-log10 of the Poisson tail).
+/// Look-alike episodes are kept from this surprise on (-log10 of the tail).
 const ALIKE_MIN_SURPRISE: f64 = 3.0;
+/// Fewest counterparties in a look-alike episode (three like-sized payments are everyday: a
+/// bill shared by friends).
+const ALIKE_MIN_COUNT: usize = 4;
 /// Sides with more transfers than this are not searched for look-alike episodes (bounds the
 /// quadratic band scan; such an account is a hub).
 const ALIKE_MAX_EVENTS: usize = 3_000;
@@ -205,13 +218,43 @@ pub(crate) fn poisson_surprise(k: usize, lambda: f64) -> f64 {
     }
 }
 
-/// The most surprising look-alike episode of one side: (event indices, expected count).
+/// -log10 P(X >= k) for X ~ Binomial(n, p), summed in log space.
+pub(crate) fn binomial_surprise(k: usize, n: usize, p: f64) -> f64 {
+    if k == 0 || n == 0 {
+        return 0.0;
+    }
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    let ln_choose = |i: usize| -> f64 {
+        (1..=i)
+            .map(|j| ((n - i + j) as f64 / j as f64).ln())
+            .sum::<f64>()
+    };
+    let terms: Vec<f64> = (k.min(n)..=n)
+        .map(|i| ln_choose(i) + i as f64 * p.ln() + (n - i) as f64 * (1.0 - p).ln())
+        .collect();
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let ln_tail = top + terms.iter().map(|t| (t - top).exp()).sum::<f64>().ln();
+    (-ln_tail / std::f64::consts::LN_10).max(0.0)
+}
+
+/// Share of the workspace's transfers with amounts in `[lo, hi]` (`sorted` ascending).
+fn size_share(sorted: &[f64], lo: f64, hi: f64) -> f64 {
+    if sorted.is_empty() {
+        return 1.0;
+    }
+    let a = sorted.partition_point(|&x| x < lo);
+    let b = sorted.partition_point(|&x| x <= hi);
+    (b - a) as f64 / sorted.len() as f64
+}
+
+/// The most surprising look-alike episode of one side: (event indices, why).
 fn alike_episode(
     ds: &Dataset,
     events: &[(i64, u32, u32)],
+    all_amounts: &[f64],
     opts: &DetectOptions,
     counts: &mut [u32],
-) -> Option<(Vec<usize>, f64)> {
+) -> Option<(Vec<usize>, Alike)> {
     let n = events.len();
     if n < opts.min_fan || n > ALIKE_MAX_EVENTS {
         return None;
@@ -220,10 +263,15 @@ fn alike_episode(
     let span = (events[n - 1].0 - events[0].0).max(ALIKE_WINDOW_SECS) as f64;
     let mut by_amount: Vec<usize> = (0..n).filter(|&i| amount(i) > 0.0).collect();
     by_amount.sort_by(|&a, &b| amount(a).total_cmp(&amount(b)).then(a.cmp(&b)));
-    let mut best: Option<(f64, Vec<usize>, f64)> = None;
+    let mut best: Option<(Vec<usize>, Alike)> = None;
     let mut band: Vec<usize> = Vec::new();
     let mut hi = 0;
     let mut last_hi = usize::MAX;
+    // Bands an episode could have come from (a Bonferroni correction for picking the best).
+    let bands_tried = match (by_amount.first(), by_amount.last()) {
+        (Some(&a), Some(&b)) => ((amount(b) / amount(a)).ln() / ALIKE_BAND.ln()).max(1.0),
+        _ => 1.0,
+    };
     for lo in 0..by_amount.len() {
         let cap = amount(by_amount[lo]) * ALIKE_BAND;
         hi = hi.max(lo);
@@ -242,16 +290,31 @@ fn alike_episode(
         band.sort_unstable(); // time order
         let sub: Vec<(i64, u32, u32)> = band.iter().map(|&i| events[i]).collect();
         let (k, a, b) = best_window(&sub, ALIKE_WINDOW_SECS, counts);
-        if k < opts.min_fan {
+        if k < opts.min_fan.max(ALIKE_MIN_COUNT) {
             continue;
         }
         let expected = band.len() as f64 * ALIKE_WINDOW_SECS as f64 / span;
-        let surprise = poisson_surprise(k, expected);
-        if surprise >= ALIKE_MIN_SURPRISE && best.as_ref().is_none_or(|b| surprise > b.0) {
-            best = Some((surprise, band[a..b].to_vec(), expected));
+        let own = poisson_surprise(k, expected);
+        // Against the workspace's mix of sizes: of the account's transfers in those days, how
+        // many would be this size by chance.
+        let (t0, t1) = (sub[a].0, sub[b - 1].0);
+        let in_days = events.partition_point(|e| e.0 <= t1) - events.partition_point(|e| e.0 < t0);
+        let a_lo = amount(by_amount[lo]);
+        let share = size_share(all_amounts, a_lo, a_lo * ALIKE_BAND);
+        let mix = binomial_surprise(k, in_days.max(k), share) - bands_tried.log10();
+        let surprise = own.max(mix);
+        if surprise >= ALIKE_MIN_SURPRISE && best.as_ref().is_none_or(|b| surprise > b.1.surprise) {
+            best = Some((
+                band[a..b].to_vec(),
+                Alike {
+                    surprise,
+                    expected,
+                    size_share: share,
+                },
+            ));
         }
     }
-    best.map(|(_, idx, expected)| (idx, expected))
+    best
 }
 
 fn fan_of(
@@ -259,6 +322,7 @@ fn fan_of(
     g: &TxGraph,
     v: u32,
     incoming: bool,
+    all_amounts: &[f64],
     opts: &DetectOptions,
     buf: &mut (Vec<u32>, Vec<(i64, u32, u32)>),
 ) -> SideFans {
@@ -276,10 +340,10 @@ fn fan_of(
     if peak > opts.max_fan {
         return (FanResult::Hub(v, peak), None);
     }
-    let alike = alike_episode(ds, events, opts, counts).map(|(idx, expected)| {
+    let alike = alike_episode(ds, events, all_amounts, opts, counts).map(|(idx, why)| {
         let window: Vec<(i64, u32, u32)> = idx.iter().map(|&i| events[i]).collect();
         let mut hit = hit_of(ds, v, &window, events, opts);
-        hit.expected = Some(expected);
+        hit.alike = Some(why);
         hit
     });
     if peak < opts.min_fan {
@@ -328,21 +392,33 @@ fn hit_of(
         first_ts_secs: window[0].0,
         last_ts_secs: window[window.len() - 1].0,
         amount_cv: cv(&amounts),
-        expected: None,
+        alike: None,
     }
 }
 
 /// Fan-in and fan-out windows of every account.
 pub fn detect_fans(ds: &Dataset, g: &TxGraph, opts: &DetectOptions) -> Fans {
     let n = ds.n_accounts();
+    let mut all_amounts: Vec<f64> = g
+        .money
+        .pairs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, _)| g.money.txs_of(i).iter())
+        .filter(|&&t| !ds.tx.declined[t as usize])
+        .map(|&t| ds.tx.amount[t as usize])
+        .filter(|a| *a > 0.0)
+        .collect();
+    all_amounts.par_sort_unstable_by(f64::total_cmp);
+    let all_amounts = &all_amounts;
     let results: Vec<(SideFans, SideFans)> = (0..n as u32)
         .into_par_iter()
         .map_init(
             || (vec![0u32; n], Vec::new()),
             |buf, v| {
                 (
-                    fan_of(ds, g, v, true, opts, buf),
-                    fan_of(ds, g, v, false, opts, buf),
+                    fan_of(ds, g, v, true, all_amounts, opts, buf),
+                    fan_of(ds, g, v, false, all_amounts, opts, buf),
                 )
             },
         )

@@ -21,7 +21,7 @@ use super::graph::TxGraph;
 pub use bursts::detect_card_bursts;
 pub use cycles::detect_cycles;
 pub use dense::{DenseInput, densest_blocks};
-pub use fans::{FanHit, detect_fans, detect_gather_scatter, detect_scatter_gather};
+pub use fans::{Alike, FanHit, detect_fans, detect_gather_scatter, detect_scatter_gather};
 pub use identity::detect_shared_identity;
 pub use relay::detect_relays;
 pub use takeover::detect_takeovers;
@@ -544,8 +544,8 @@ pub fn detect_all(
         for &c in &h.counterparties {
             s.in_fan_of_other[c as usize] += 1.0;
         }
-        if let Some(expected) = h.expected {
-            let x = fans::poisson_surprise(h.counterparties.len(), expected) as f32;
+        if let Some(a) = h.alike {
+            let x = a.surprise as f32;
             let hub = &mut s.fan_in_surprise[h.center as usize];
             *hub = hub.max(x);
             for &c in &h.counterparties {
@@ -562,8 +562,8 @@ pub fn detect_all(
         for &c in &h.counterparties {
             s.in_fan_out_of_other[c as usize] += 1.0;
         }
-        if let Some(expected) = h.expected {
-            let x = fans::poisson_surprise(h.counterparties.len(), expected) as f32;
+        if let Some(a) = h.alike {
+            let x = a.surprise as f32;
             let hub = &mut s.fan_out_surprise[h.center as usize];
             *hub = hub.max(x);
             for &c in &h.counterparties {
