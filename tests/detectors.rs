@@ -7,7 +7,8 @@ use std::sync::atomic::AtomicBool;
 use common::*;
 use sightline::fraud::dataset::{EntityKind, IdentityEdge, Label};
 use sightline::fraud::detect::{
-    DetectOptions, Evidence, Typology, detect_all, detect_cycles, detect_fans,
+    Candidate, DetectOptions, Evidence, Typology, detect_all, detect_cycles, detect_fans,
+    merge_candidates,
 };
 use sightline::fraud::features::{FeatureContext, label_features, out_of_fold_label_features};
 use sightline::fraud::graph::TxGraph;
@@ -33,22 +34,24 @@ fn cycle_finder_finds_time_ordered_cycles_and_respects_its_bounds() {
     assert_eq!(hits.candidates.len(), 1);
     assert_eq!(hits.candidates[0].members, vec![0, 1, 2]);
 
-    // A ring of 8 is longer than a bound of 6.
+    // A ring of 8 is within the default bound (AMLSim cycles run to 10 accounts); a bound of 6
+    // misses it.
     let ring: Vec<(i64, u32, u32, f64)> = (0..8u32)
         .map(|k| (T0 + i64::from(k) * HOUR, k, (k + 1) % 8, 100.0))
         .collect();
     let ds = dataset_from_transfers(8, &ring);
     let g = TxGraph::build(&ds);
-    assert!(
+    assert_eq!(
         detect_cycles(&ds, &g, &DetectOptions::default())
             .candidates
-            .is_empty()
+            .len(),
+        1
     );
-    let long = DetectOptions {
-        max_cycle_len: 8,
+    let short = DetectOptions {
+        max_cycle_len: 6,
         ..Default::default()
     };
-    assert_eq!(detect_cycles(&ds, &g, &long).candidates.len(), 1);
+    assert!(detect_cycles(&ds, &g, &short).candidates.is_empty());
 
     // The step bound stops a dense clique from exploding.
     let mut clique = Vec::new();
@@ -94,6 +97,109 @@ fn fan_in_and_fan_out_windows_and_the_hub_guard() {
     assert!(fans.fan_out.iter().all(|h| h.center != 7));
     assert!(fans.fan_out.iter().all(|h| h.center != 20));
     assert_eq!(fans.peaks_out, vec![(20, 100)]);
+}
+
+#[test]
+fn cycle_search_spends_its_step_bound_on_prompt_hops_first() {
+    // 0 → 41 → 42 → 0 within two hours; 41 also pays 40 accounts five days later, each of which
+    // starts a long chain. Those come first in the graph's order and would use up a small step
+    // bound before the hop to 42 is tried.
+    let mut t = vec![
+        (T0, 0, 41, 1000.0),
+        (T0 + HOUR, 41, 42, 980.0),
+        (T0 + 2 * HOUR, 42, 0, 960.0),
+    ];
+    for k in 1..=40u32 {
+        t.push((T0 + 5 * DAY, 41, k, 300.0));
+        if k < 40 {
+            t.push((T0 + 6 * DAY, k, k + 1, 290.0));
+        }
+    }
+    let ds = dataset_from_transfers(43, &t);
+    let g = TxGraph::build(&ds);
+    let tight = DetectOptions {
+        cycle_steps_per_start: 20,
+        ..Default::default()
+    };
+    let hits = detect_cycles(&ds, &g, &tight);
+    assert!(
+        hits.candidates.iter().any(|c| c.members == vec![0, 41, 42]),
+        "{:?}",
+        hits.candidates
+    );
+}
+
+/// Transfers among accounts 100..160 with sizes spread over $100–$2,000: the workspace's mix.
+fn background(t: &mut Vec<(i64, u32, u32, f64)>) {
+    for k in 0..400u32 {
+        let from = 100 + k % 60;
+        let to = 100 + (k * 7 + 3) % 60;
+        if from != to {
+            let amount = 100.0 + f64::from((k * 37) % 1900);
+            t.push((T0 + i64::from(k) * 6 * HOUR, from, to, amount));
+        }
+    }
+}
+
+#[test]
+fn look_alike_fan_spread_over_weeks_is_found_and_a_bill_collector_is_not() {
+    let mut t = Vec::new();
+    background(&mut t);
+    // A quiet account receives six one-off payments of about $500, four days apart: never three
+    // in a week, so no time-window fan, but six alike sizes in three weeks.
+    for k in 0..6u32 {
+        let amount = 490.0 + f64::from(k) * 4.0;
+        t.push((T0 + i64::from(k) * 4 * DAY, 1 + k, 0, amount));
+    }
+    // A bill collector: the same ten customers each month, with amounts that vary widely.
+    for month in 0..4u32 {
+        for c in 0..10u32 {
+            let amount = 100.0 + f64::from((c * 173 + month * 311) % 1900);
+            t.push((T0 + i64::from(month * 30 + c % 5) * DAY, 20 + c, 10, amount));
+        }
+    }
+    let ds = dataset_from_transfers(170, &t);
+    let g = TxGraph::build(&ds);
+    let fans = detect_fans(&ds, &g, &DetectOptions::default());
+    let quiet: Vec<_> = fans.fan_in.iter().filter(|h| h.center == 0).collect();
+    assert_eq!(quiet.len(), 1, "{:?}", fans.fan_in);
+    let alike = quiet[0].alike.expect("a look-alike episode");
+    assert_eq!(quiet[0].counterparties, vec![1, 2, 3, 4, 5, 6]);
+    assert!(alike.surprise >= 3.0, "{alike:?}");
+    assert!(
+        fans.fan_in
+            .iter()
+            .all(|h| h.center != 10 || h.alike.is_none()),
+        "the bill collector's customers are not a look-alike fan: {:?}",
+        fans.fan_in
+    );
+}
+
+#[test]
+fn hub_centred_hits_merge_only_when_they_share_enough() {
+    let fan = |members: Vec<u32>| Candidate {
+        typology: Typology::FanIn,
+        members,
+        strength: 0.5,
+        evidence: Vec::new(),
+    };
+    // Two fans sharing one payer stay two rings; a fan that repeats most of another merges.
+    let cands = vec![
+        fan(vec![0, 1, 2, 3]),
+        fan(vec![3, 4, 5, 6]),
+        fan(vec![0, 1, 2, 7]),
+    ];
+    let clusters = merge_candidates(&cands, 100);
+    let mut members: Vec<Vec<u32>> = clusters.iter().map(|c| c.members.clone()).collect();
+    members.sort();
+    assert_eq!(members, vec![vec![0, 1, 2, 3, 7], vec![3, 4, 5, 6]]);
+    // Cycles sharing an account still merge: a ring's cycles run through each other.
+    let cycle = |members: Vec<u32>| Candidate {
+        typology: Typology::Cycle,
+        ..fan(members)
+    };
+    let clusters = merge_candidates(&[cycle(vec![0, 1, 2]), cycle(vec![2, 3, 4])], 100);
+    assert_eq!(clusters.len(), 1);
 }
 
 #[test]

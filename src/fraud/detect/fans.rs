@@ -570,3 +570,23 @@ pub fn detect_gather_scatter(fans: &Fans, opts: &DetectOptions) -> Vec<Candidate
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{binomial_surprise, poisson_surprise};
+
+    #[test]
+    fn tails_match_closed_forms() {
+        // P(X >= 3), X ~ Poisson(1) = 1 - 2.5 / e.
+        let p = 1.0 - 2.5 / std::f64::consts::E;
+        assert!((poisson_surprise(3, 1.0) + p.log10()).abs() < 1e-9);
+        // Far in the tail the first term dominates and stays finite.
+        assert!(poisson_surprise(200, 0.5).is_finite());
+        assert!(poisson_surprise(200, 0.5) > 100.0);
+        // P(X >= 2), X ~ Binomial(3, 1/2) = 1/2; P(X >= 8), X ~ Binomial(8, 0.05) = 0.05^8.
+        assert!((binomial_surprise(2, 3, 0.5) - 2f64.log10()).abs() < 1e-9);
+        assert!((binomial_surprise(8, 8, 0.05) + 8.0 * 0.05f64.log10()).abs() < 1e-9);
+        assert_eq!(poisson_surprise(0, 3.0), 0.0);
+        assert_eq!(binomial_surprise(0, 5, 0.1), 0.0);
+    }
+}
