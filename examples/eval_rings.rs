@@ -40,6 +40,8 @@ struct Args {
     generate: Option<String>,
     tweak: Vec<(String, String)>,
     misses: bool,
+    /// Print ring recall per typology.
+    typologies: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -56,6 +58,7 @@ fn parse_args() -> anyhow::Result<Args> {
         generate: None,
         tweak: Vec::new(),
         misses: false,
+        typologies: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -82,6 +85,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--unsupervised-only" => a.modes = vec![false],
             "--misses" => a.misses = true,
+            "--typologies" => a.typologies = true,
             other if other.starts_with("--") => bail!("unknown option {other}"),
             file => a.files.push(file.into()),
         }
@@ -419,7 +423,7 @@ fn main() -> anyhow::Result<()> {
                         eprintln!("  missed ring {ring} (k = {k}): {}", ranks.join(" "));
                     }
                 }
-                if args.misses && by_typology.len() > 1 {
+                if (args.misses || args.typologies) && by_typology.len() > 1 {
                     let parts: Vec<String> = by_typology
                         .iter()
                         .map(|(t, (f, n))| format!("{t} {f}/{n}"))

@@ -6,7 +6,11 @@
 # least half their hidden members in the top k; fixtures only). Prints one markdown table per
 # dataset, supervised and unsupervised (no labels at all), each the mean of the seeds.
 #
-# Usage: scripts/eval-rings.sh [fixtures|amlsim|all] [SEEDS]   (default: all 1,2,3)
+# Datasets: fixtures (the demo generator's planted rings), amlsim (the shared AMLSim sample) and
+# amlsim-like (an AMLSim-format run generated here with all eight AMLSim typologies and decoys,
+# src/fixtures/amlsim_like.rs; it also prints ring recall per typology).
+#
+# Usage: scripts/eval-rings.sh [fixtures|amlsim|amlsim-like|all] [SEEDS]   (default: all 1,2,3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"
@@ -17,6 +21,9 @@ bin="$CARGO_TARGET_DIR/release/examples/eval_rings"
 aml="${AMLSIM_DIR:-../shared/data/amlsim-20k-fanin-cycle}"
 if [[ "$which" == fixtures || "$which" == all ]]; then
   "$bin" --generate demo --seeds "$seeds"
+fi
+if [[ "$which" == amlsim-like || "$which" == all ]]; then
+  "$bin" --generate amlsim --seeds "$seeds" --typologies
 fi
 if [[ "$which" == amlsim || "$which" == all ]]; then
   if [[ -f "$aml/nodes.csv.gz" ]]; then
