@@ -187,6 +187,7 @@ impl SightlineApp {
             launch_asset: launch.open_asset.clone(),
             launch_fraud_tab: launch.fraud_tab,
         };
+        crate::ui::theme::install_fonts(egui_ctx);
         crate::ui::theme::apply(egui_ctx, &app.settings);
         let path = launch.workspace.clone();
         if path.exists() {

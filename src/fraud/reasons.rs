@@ -449,7 +449,7 @@ pub fn labelled_neighbour_reason(
 fn usual_rate(h: &crate::fraud::detect::FanHit) -> String {
     h.alike.map_or_else(String::new, |a| {
         format!(
-            ", a size {:.0}% of all transfers have, where its usual rate predicts {:.1} such transfers in 30 days",
+            ", {:.0}% of all transfers are that size and its usual rate predicts {:.1} of them in 30 days",
             a.size_share * 100.0,
             a.expected
         )

@@ -18,6 +18,26 @@ pub fn apply(ctx: &Context, settings: &Settings) {
     });
 }
 
+/// Fonts: egui's defaults, with its monospace face as the last fallback of the proportional
+/// family, so symbols the proportional face lacks (the arrows of "funds cycle A→B→C→A") get a
+/// glyph instead of a box. Call once; fonts are rebuilt on every call.
+pub fn install_fonts(ctx: &Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    let mono = fonts
+        .families
+        .get(&egui::FontFamily::Monospace)
+        .and_then(|f| f.first())
+        .cloned();
+    if let (Some(mono), Some(prop)) = (
+        mono,
+        fonts.families.get_mut(&egui::FontFamily::Proportional),
+    ) && !prop.contains(&mono)
+    {
+        prop.push(mono);
+    }
+    ctx.set_fonts(fonts);
+}
+
 /// Sightline's accent (selected tabs, progress).
 pub fn accent(visuals: &Visuals) -> Color32 {
     if visuals.dark_mode {
