@@ -144,3 +144,28 @@ pub fn drop_veil(visuals: &Visuals) -> Color32 {
         Color32::from_rgba_premultiplied(230, 238, 250, 220)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::install_fonts;
+
+    /// Whether the proportional font renders `c` after one frame of `ctx`.
+    fn renders(ctx: &egui::Context, c: char) -> bool {
+        let mut out = ctx.run_ui(egui::RawInput::default(), |_| {});
+        out.textures_delta.clear(); // no renderer here to take the font atlas
+        ctx.fonts_mut(|f| f.has_glyph(&egui::FontId::proportional(14.0), c))
+    }
+
+    #[test]
+    fn cycle_arrows_have_a_glyph() {
+        let plain = egui::Context::default();
+        assert!(
+            !renders(&plain, '→'),
+            "egui's default proportional face gained the arrow"
+        );
+        let ctx = egui::Context::default();
+        install_fonts(&ctx);
+        assert!(renders(&ctx, '→'));
+        assert!(renders(&ctx, 'A'));
+    }
+}
