@@ -196,7 +196,7 @@ const ALIKE_MIN_COUNT: usize = 4;
 const ALIKE_MAX_EVENTS: usize = 3_000;
 
 /// -log10 P(X >= k) for X ~ Poisson(lambda).
-pub(crate) fn poisson_surprise(k: usize, lambda: f64) -> f64 {
+fn poisson_surprise(k: usize, lambda: f64) -> f64 {
     if k == 0 {
         return 0.0;
     }
@@ -219,7 +219,7 @@ pub(crate) fn poisson_surprise(k: usize, lambda: f64) -> f64 {
 }
 
 /// -log10 P(X >= k) for X ~ Binomial(n, p), summed in log space.
-pub(crate) fn binomial_surprise(k: usize, n: usize, p: f64) -> f64 {
+fn binomial_surprise(k: usize, n: usize, p: f64) -> f64 {
     if k == 0 || n == 0 {
         return 0.0;
     }
