@@ -158,7 +158,7 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             h.tx.len(),
             when(h.first_ts_secs),
             h.amount_cv * 100.0,
-            usual_rate(h),
+            alike_odds(h),
             names(ds, &h.counterparties)
         ),
         Evidence::FanOut(h) => format!(
@@ -170,7 +170,7 @@ pub fn describe(ds: &Dataset, ev: &Evidence) -> String {
             h.tx.len(),
             when(h.first_ts_secs),
             h.amount_cv * 100.0,
-            usual_rate(h),
+            alike_odds(h),
             names(ds, &h.counterparties)
         ),
         Evidence::ScatterGather {
@@ -445,8 +445,9 @@ pub fn labelled_neighbour_reason(
     })
 }
 
-/// For a look-alike fan: what the account's own rate of such transfers predicts.
-fn usual_rate(h: &crate::fraud::detect::FanHit) -> String {
+/// For a look-alike fan: how common transfers of that size are in the workspace, and how many
+/// the account's own rate predicts.
+fn alike_odds(h: &crate::fraud::detect::FanHit) -> String {
     h.alike.map_or_else(String::new, |a| {
         format!(
             ", {:.0}% of all transfers are that size and its usual rate predicts {:.1} of them in 30 days",

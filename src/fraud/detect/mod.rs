@@ -333,8 +333,8 @@ pub struct AccountSignals {
     pub in_fan_of_other: Vec<f32>,
     /// Times the account was a payee in someone's fan-out.
     pub in_fan_out_of_other: Vec<f32>,
-    /// Surprise of the account's look-alike fan-in episode (-log10 of the Poisson tail of that
-    /// many like-sized receipts against its own rate; 0 = none).
+    /// Surprise of the account's look-alike fan-in episode (-log10 of the smaller tail: that
+    /// many like-sized receipts against its own rate or the workspace's mix of sizes; 0 = none).
     pub fan_in_surprise: Vec<f32>,
     /// Surprise of its look-alike fan-out episode.
     pub fan_out_surprise: Vec<f32>,
@@ -544,15 +544,7 @@ pub fn detect_all(
         for &c in &h.counterparties {
             s.in_fan_of_other[c as usize] += 1.0;
         }
-        if let Some(a) = h.alike {
-            let x = a.surprise as f32;
-            let hub = &mut s.fan_in_surprise[h.center as usize];
-            *hub = hub.max(x);
-            for &c in &h.counterparties {
-                let p = &mut s.payer_fan_surprise[c as usize];
-                *p = p.max(x);
-            }
-        }
+        note_alike(h, &mut s.fan_in_surprise, &mut s.payer_fan_surprise);
     }
     for h in &fans.fan_out {
         let s = &mut det.signals;
@@ -562,15 +554,7 @@ pub fn detect_all(
         for &c in &h.counterparties {
             s.in_fan_out_of_other[c as usize] += 1.0;
         }
-        if let Some(a) = h.alike {
-            let x = a.surprise as f32;
-            let hub = &mut s.fan_out_surprise[h.center as usize];
-            *hub = hub.max(x);
-            for &c in &h.counterparties {
-                let p = &mut s.payee_fan_surprise[c as usize];
-                *p = p.max(x);
-            }
-        }
+        note_alike(h, &mut s.fan_out_surprise, &mut s.payee_fan_surprise);
     }
     for (center, peak) in &fans.peaks_in {
         let s = &mut det.signals.fan_in_peak[*center as usize];
@@ -729,6 +713,18 @@ fn community_candidates(
             }],
             members: m,
         });
+    }
+}
+
+/// Records a look-alike fan's surprise on its centre (`hub`) and its counterparties
+/// (`members`), keeping each account's largest.
+fn note_alike(h: &FanHit, hub: &mut [f32], members: &mut [f32]) {
+    let Some(a) = h.alike else { return };
+    let x = a.surprise as f32;
+    let raise = |slot: &mut f32| *slot = slot.max(x);
+    raise(&mut hub[h.center as usize]);
+    for &c in &h.counterparties {
+        raise(&mut members[c as usize]);
     }
 }
 
